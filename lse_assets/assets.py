@@ -1,0 +1,124 @@
+"""The four assets of a (project, UTC day) partition.
+
+Thin: read resources, call domain code, return metadata."""
+
+import time
+
+import dagster as dg
+
+from lse_assets import archive, dbrows, runfiles
+from lse_assets.partitions import ARCHIVE_PARTITIONS, partition_of
+from resources.archive_store import ArchiveStoreResource
+from resources.postgres import PostgresResource
+from resources.run_files import RunFilesResource
+from resources.run_source import RunSourceResource
+
+
+@dg.asset(
+    partitions_def=ARCHIVE_PARTITIONS,
+    pool="langsmith",
+    kinds={"langsmith", "json"},
+    description="Every run of every trace whose root started on the day, with full feedback, "
+    "one canonical JSON file per run plus a manifest; replaced atomically.",
+)
+def raw_runs(
+    context: dg.AssetExecutionContext, langsmith: RunSourceResource, run_files: RunFilesResource
+) -> dg.MaterializeResult:
+    partition = partition_of(context)
+    paths = run_files.paths(partition.project, partition.day)
+    fetch = langsmith.fetch_day(partition.project, partition.day)
+    stats = runfiles.write_partition(paths, fetch.runs, fetch.source)
+    context.log.info(
+        f"{stats.runs} runs in {stats.traces} traces for {partition.project!r} {partition.day}"
+        + (" (unchanged: kept the existing files)" if stats.unchanged else "")
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": stats.runs,
+            **stats.counts(),
+            "unchanged": stats.unchanged,
+            "path": dg.MetadataValue.path(str(paths.dir)),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=ARCHIVE_PARTITIONS,
+    deps=[raw_runs],
+    kinds={"zip"},
+    description="A deterministic zip of the partition's files (same files, same bytes, same md5).",
+)
+def run_archive(
+    context: dg.AssetExecutionContext, run_files: RunFilesResource
+) -> dg.MaterializeResult:
+    partition = partition_of(context)
+    info = archive.build_archive(run_files.paths(partition.project, partition.day))
+    return dg.MaterializeResult(
+        metadata={
+            "files": info.files,
+            "bytes": info.bytes,
+            "md5": info.md5,
+            "path": dg.MetadataValue.path(str(info.path)),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=ARCHIVE_PARTITIONS,
+    deps=[run_archive],
+    pool="google_drive",
+    kinds={"googledrive"},
+    description="The zip in Google Drive at {root}/{project}/{zip}: created, updated in place "
+    "or left alone by md5, and verified after upload.",
+)
+def drive_archive(
+    context: dg.AssetExecutionContext, run_files: RunFilesResource, drive: ArchiveStoreResource
+) -> dg.MaterializeResult:
+    partition = partition_of(context)
+    paths = run_files.paths(partition.project, partition.day)
+    result = drive.upsert(partition.project, paths.zip_path)
+    context.log.info(f"{result.file.name}: {result.action}")
+    return dg.MaterializeResult(
+        metadata={
+            "action": result.action,
+            "file_id": result.file.file_id,
+            "url": dg.MetadataValue.url(result.file.url),
+            "bytes": result.file.size,
+            "md5": result.file.md5,
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=ARCHIVE_PARTITIONS,
+    deps=[raw_runs],
+    kinds={"postgres"},
+    description="The partition's runs in Postgres table `runs` (JSONB), replaced in one "
+    "transaction.",
+)
+def db_runs(
+    context: dg.AssetExecutionContext, run_files: RunFilesResource, postgres: PostgresResource
+) -> dg.MaterializeResult:
+    partition = partition_of(context)
+    paths = run_files.paths(partition.project, partition.day)
+    runfiles.read_manifest(paths)  # a clear error when raw_runs never ran
+    tally = dbrows.LoadTally()
+    started = time.perf_counter()
+    written = postgres.replace_slice(
+        partition.project,
+        partition.day,
+        runfiles.run_ids_on_disk(paths),
+        dbrows.rows_for_load(paths, tally),
+    )
+    seconds = time.perf_counter() - started
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "rows": written,
+            "bytes": tally.bytes,
+            "seconds": round(seconds, 3),
+            "rows_per_second": round(written / seconds, 1) if seconds else 0.0,
+            "nul_normalized_runs": len(tally.normalized_run_ids),
+            "nul_normalized_sample": tally.normalized_run_ids[:20],
+        }
+    )

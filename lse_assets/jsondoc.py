@@ -1,0 +1,70 @@
+"""The form of a run document: its canonical bytes on disk and its form in Postgres.
+
+Canonical JSON: UTF-8, keys sorted, no insignificant whitespace, non-ASCII kept as is,
+NaN/Infinity refused (neither JSON nor JSONB has them), one trailing newline. The same
+document always gives the same bytes, so the same runs always give the same zip.
+
+The NUL rule: Postgres JSONB cannot hold U+0000 in a string. In the database (and only
+there) every U+0000 in a key or a string value is replaced by U+FFFD, the Unicode
+replacement character. Files keep the original; `files_match_db` applies the same rule
+to the file side before comparing and reports such runs as normalized, not as different.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+NUL = "\x00"
+NUL_REPLACEMENT = "\ufffd"
+# json.dumps always escapes U+0000 as this sequence, so raw bytes without it have no NUL.
+_NUL_ESCAPE = b"\\u0000"
+
+
+def canonical_bytes(document: Any) -> bytes:
+    try:
+        text = json.dumps(
+            document, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        )
+    except ValueError as exc:
+        raise ValueError(
+            f"run document is not valid JSON ({exc}); NaN and Infinity are refused"
+        ) from exc
+    return text.encode("utf-8") + b"\n"
+
+
+def parse(raw: bytes | str) -> Any:
+    return json.loads(raw)
+
+
+def may_contain_nul(raw: bytes) -> bool:
+    return _NUL_ESCAPE in raw
+
+
+def replace_nul(value: Any) -> tuple[Any, bool]:
+    """Apply the NUL rule to a parsed document; return it and whether anything changed."""
+    if isinstance(value, str):
+        return (value.replace(NUL, NUL_REPLACEMENT), True) if NUL in value else (value, False)
+    if isinstance(value, dict):
+        changed = False
+        out = {}
+        for key, item in value.items():
+            new_key, key_changed = replace_nul(key)
+            new_item, item_changed = replace_nul(item)
+            out[new_key] = new_item
+            changed = changed or key_changed or item_changed
+        return (out, True) if changed else (value, False)
+    if isinstance(value, list):
+        results = [replace_nul(item) for item in value]
+        if any(changed for _, changed in results):
+            return [item for item, _ in results], True
+        return value, False
+    return value, False
+
+
+def database_form(raw: bytes) -> tuple[Any, bool]:
+    """The document as the database must hold it, from a file's bytes."""
+    document = parse(raw)
+    if not may_contain_nul(raw):
+        return document, False
+    return replace_nul(document)

@@ -1,0 +1,106 @@
+"""Files versus database for one partition: a merge of two run-id-ordered streams.
+
+Memory holds one document per side at a time (plus the partition's trace ids); both
+sides are read once, the database side by a single streamed query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from lse_assets import jsondoc
+
+SAMPLE_SIZE = 20
+
+
+@dataclass
+class Discrepancies:
+    count: int = 0
+    sample: list[str] = field(default_factory=list)
+
+    def add(self, item: str) -> None:
+        self.count += 1
+        if len(self.sample) < SAMPLE_SIZE:
+            self.sample.append(item)
+
+
+@dataclass
+class VerifyReport:
+    files: int = 0
+    rows: int = 0
+    missing_in_db: Discrepancies = field(default_factory=Discrepancies)
+    missing_in_files: Discrepancies = field(default_factory=Discrepancies)
+    differing: Discrepancies = field(default_factory=Discrepancies)
+    traces_missing_in_db: Discrepancies = field(default_factory=Discrepancies)
+    traces_missing_in_files: Discrepancies = field(default_factory=Discrepancies)
+    normalized: Discrepancies = field(default_factory=Discrepancies)
+
+    @property
+    def consistent(self) -> bool:
+        return not (
+            self.missing_in_db.count
+            or self.missing_in_files.count
+            or self.differing.count
+            or self.traces_missing_in_db.count
+            or self.traces_missing_in_files.count
+        )
+
+    def kinds(self) -> dict[str, Discrepancies]:
+        return {
+            "missing_in_db": self.missing_in_db,
+            "missing_in_files": self.missing_in_files,
+            "differing": self.differing,
+            "traces_missing_in_db": self.traces_missing_in_db,
+            "traces_missing_in_files": self.traces_missing_in_files,
+            "normalized": self.normalized,
+        }
+
+
+_END = ("\uffff",)
+
+
+def _next(iterator: Iterator[Any]) -> Any:
+    return next(iterator, _END)
+
+
+def compare(
+    files: Iterable[tuple[str, bytes]], rows: Iterable[tuple[str, str, Any]]
+) -> VerifyReport:
+    """`files`: (run_id, bytes) and `rows`: (run_id, trace_id, data), both in run-id order."""
+    report = VerifyReport()
+    file_traces: set[str] = set()
+    db_traces: set[str] = set()
+    file_iter, row_iter = iter(files), iter(rows)
+    file_item, row_item = _next(file_iter), _next(row_iter)
+    while file_item is not _END or row_item is not _END:
+        file_id = file_item[0] if file_item is not _END else None
+        row_id = row_item[0] if row_item is not _END else None
+        if row_id is None or (file_id is not None and file_id < row_id):
+            report.files += 1
+            document, _ = jsondoc.database_form(file_item[1])
+            file_traces.add(document.get("trace_id"))
+            report.missing_in_db.add(file_id)
+            file_item = _next(file_iter)
+        elif file_id is None or row_id < file_id:
+            report.rows += 1
+            db_traces.add(row_item[1])
+            report.missing_in_files.add(row_id)
+            row_item = _next(row_iter)
+        else:
+            report.files += 1
+            report.rows += 1
+            document, normalized = jsondoc.database_form(file_item[1])
+            file_traces.add(document.get("trace_id"))
+            db_traces.add(row_item[1])
+            if normalized:
+                report.normalized.add(file_id)
+            if document != row_item[2]:
+                report.differing.add(file_id)
+            file_item, row_item = _next(file_iter), _next(row_iter)
+    for trace_id in sorted(file_traces - db_traces):
+        report.traces_missing_in_db.add(trace_id)
+    for trace_id in sorted(db_traces - file_traces):
+        report.traces_missing_in_files.add(trace_id)
+    return report

@@ -1,0 +1,52 @@
+"""Shared fixtures: a real embedded Postgres per test session, temporary LSE homes, runners.
+
+The environment is fixed before any lse_assets import, because partitions are built from
+it at import time (as `dagster dev` would).
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="lse-tests-"))
+os.environ.update(
+    {
+        "LSE_HOME": str(_SESSION_HOME),
+        "LSE_SOURCE": "sample",
+        "LSE_PROJECTS": "proj-a,Team B/ünïcode's",
+        "LSE_START_DATE": "2025-01-01",
+    }
+)
+for _name in ("LSE_DATABASE_URL", "LSE_DATA_DIR", "LSE_DRIVE_FOLDER_ID", "LANGSMITH_API_KEY"):
+    os.environ.pop(_name, None)
+
+import shutil  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from resources import embedded_postgres  # noqa: E402
+from resources.postgres import PostgresResource  # noqa: E402
+
+PROJECT_A = "proj-a"
+PROJECT_B = "Team B/ünïcode's"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real Postgres (the embedded server), started once and stopped after the session."""
+    data_dir = _SESSION_HOME / "postgres"
+    url = embedded_postgres.embedded_url(data_dir)
+    yield url
+    embedded_postgres.stop(data_dir)
+    shutil.rmtree(_SESSION_HOME, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres(postgres_url: str) -> PostgresResource:
+    """The application database, empty at the start of each test."""
+    resource = PostgresResource(database_url=postgres_url, embedded_dir="unused")
+    with resource.engine().begin() as connection:
+        connection.execute(sa.text("TRUNCATE runs"))
+    return resource

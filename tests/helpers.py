@@ -1,0 +1,57 @@
+"""Running the real Dagster assets for one partition in tests."""
+
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from lse_assets.checks import ALL_CHECKS
+from lse_assets.definitions import ALL_ASSETS, verify_day_job
+from lse_assets.partitions import Partition
+from resources.local_drive import LocalFolderDriveResource
+from resources.postgres import PostgresResource
+from resources.run_files import RunFilesResource
+from resources.sample_langsmith import SampleLangSmithResource
+
+
+def local_resources(
+    home: Path, postgres: PostgresResource, langsmith: dg.ConfigurableResource | None = None
+) -> dict:
+    return {
+        "langsmith": langsmith or SampleLangSmithResource(),
+        "run_files": RunFilesResource(data_dir=str(home / "data")),
+        "drive": LocalFolderDriveResource(folder=str(home / "drive")),
+        "postgres": postgres,
+    }
+
+
+def materialize(
+    project: str,
+    day: date,
+    resources: dict,
+    only_checks: bool = False,
+    instance: dg.DagsterInstance | None = None,
+) -> dg.ExecuteInProcessResult:
+    """All four assets and their checks for one partition, or (`only_checks`) just the checks."""
+    partition = Partition(project=project, day=day)
+    instance = instance or dg.DagsterInstance.ephemeral()
+    if only_checks:
+        defs = dg.Definitions(
+            assets=ALL_ASSETS, asset_checks=ALL_CHECKS, resources=resources, jobs=[verify_day_job]
+        )
+        return defs.resolve_job_def(verify_day_job.name).execute_in_process(
+            tags=partition.run_tags, instance=instance, raise_on_error=False
+        )
+    return dg.materialize(
+        [*ALL_ASSETS, *ALL_CHECKS],
+        partition_key=partition.key,
+        resources=resources,
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def check_results(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {
+        evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()
+    }

@@ -1,0 +1,101 @@
+"""End to end through real Dagster materializations, the sample twin and the embedded Postgres."""
+
+import json
+from datetime import date
+
+import sqlalchemy as sa
+
+from lse_assets.runfiles import PartitionPaths
+from resources.sample_langsmith import SampleLangSmithResource
+from tests.conftest import PROJECT_A, PROJECT_B
+from tests.helpers import check_results, local_resources, materialize
+
+DAY = date(2025, 9, 13)
+
+
+def test_all_four_assets_and_checks_succeed(tmp_path, postgres):
+    result = materialize(PROJECT_A, DAY, local_resources(tmp_path, postgres))
+
+    assert result.success
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {"raw_runs", "run_archive", "drive_archive", "db_runs"}
+    assert all(evaluation.passed for evaluation in check_results(result).values())
+    paths = PartitionPaths(tmp_path / "data", PROJECT_A, DAY)
+    files = sorted(paths.runs_dir.iterdir())
+    rows = postgres.execute("SELECT count(*) FROM runs WHERE project = :p", p=PROJECT_A)[0][0]
+    assert rows == len(files) > 100
+    assert (tmp_path / "drive" / PROJECT_A / paths.zip_name).exists()
+
+
+def test_rematerializing_replaces_files_and_rows(tmp_path, postgres):
+    first = materialize(PROJECT_A, DAY, local_resources(tmp_path, postgres))
+    second = materialize(
+        PROJECT_A, DAY, local_resources(tmp_path, postgres, SampleLangSmithResource(variant=1))
+    )
+    assert first.success and second.success
+
+    paths = PartitionPaths(tmp_path / "data", PROJECT_A, DAY)
+    expected = {
+        run["id"] for run in SampleLangSmithResource(variant=1).fetch_day(PROJECT_A, DAY).runs
+    }
+    on_disk = {path.stem for path in paths.runs_dir.iterdir()}
+    in_db = {str(row[0]) for row in postgres.execute("SELECT run_id FROM runs")}
+    assert on_disk == expected == in_db
+    manifest = json.loads(paths.manifest.read_text())
+    assert set(manifest["files"]) == expected
+    assert manifest["source"]["variant"] == 1
+
+
+def test_tampered_row_fails_files_match_db_for_that_partition_only(tmp_path, postgres):
+    resources = local_resources(tmp_path, postgres)
+    assert materialize(PROJECT_A, DAY, resources).success
+    assert materialize(PROJECT_B, DAY, resources).success
+    victim = postgres.execute(
+        "SELECT run_id::text FROM runs WHERE project = :p LIMIT 1", p=PROJECT_A
+    )[0][0]
+    postgres.execute(
+        "UPDATE runs SET data = jsonb_set(data, '{name}', '\"tampered\"') WHERE run_id = :id",
+        id=victim,
+    )
+
+    tampered = check_results(materialize(PROJECT_A, DAY, resources, only_checks=True))
+    healthy = check_results(materialize(PROJECT_B, DAY, resources, only_checks=True))
+
+    assert not tampered["files_match_db"].passed
+    assert tampered["files_match_db"].metadata["differing"].value == 1
+    assert tampered["files_match_db"].metadata["differing_sample"].value == [victim]
+    assert healthy["files_match_db"].passed
+
+
+def test_deleted_file_fails_files_match_db_and_names_the_run(tmp_path, postgres):
+    resources = local_resources(tmp_path, postgres)
+    assert materialize(PROJECT_A, DAY, resources).success
+    paths = PartitionPaths(tmp_path / "data", PROJECT_A, DAY)
+    victim = sorted(paths.runs_dir.iterdir())[3]
+    victim.unlink()
+
+    check = check_results(materialize(PROJECT_A, DAY, resources, only_checks=True))[
+        "files_match_db"
+    ]
+
+    assert not check.passed
+    assert check.metadata["missing_in_files"].value == 1
+    assert check.metadata["missing_in_files_sample"].value == [victim.stem]
+
+
+def test_database_rejects_a_row_that_disagrees_with_its_json(tmp_path, postgres):
+    assert materialize(PROJECT_A, DAY, local_resources(tmp_path, postgres)).success
+    run_id = postgres.execute("SELECT run_id::text FROM runs LIMIT 1")[0][0]
+    for statement in (
+        "UPDATE runs SET trace_id = gen_random_uuid() WHERE run_id = :id",
+        "UPDATE runs SET run_date = run_date + 1 WHERE run_id = :id",
+        "UPDATE runs SET data = data - 'trace_id' WHERE run_id = :id",
+        "UPDATE runs SET data = data - 'dotted_order' WHERE run_id = :id",
+        "UPDATE runs SET data = jsonb_set(data, '{id}', 'null') WHERE run_id = :id",
+    ):
+        try:
+            postgres.execute(statement, id=run_id)
+        except sa.exc.IntegrityError as error:
+            assert "violates check constraint" in str(error)
+        else:
+            raise AssertionError(f"accepted: {statement}")
