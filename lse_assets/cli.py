@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
 
@@ -18,11 +20,17 @@ def _use_demo_environment() -> None:
     os.environ["LSE_PROJECTS"] = DEMO_PROJECTS
 
 
+LOCAL_INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "dagster.local.yaml"
+
+
 def _use_instance_home() -> str:
+    """DAGSTER_HOME under LSE_HOME (unless set), so run history persists between sessions."""
     from lse_assets.settings import load_settings
 
-    home = load_settings().dagster_home
+    home = Path(os.environ.get("DAGSTER_HOME") or load_settings().dagster_home)
     home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(LOCAL_INSTANCE_CONFIG, home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home)
     return str(home)
 

@@ -25,7 +25,8 @@ def _default_start_date() -> date:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LSE_", extra="ignore")
+    # Empty values count as unset: docker-compose passes `VAR: ${VAR:-}` through as "".
+    model_config = SettingsConfigDict(env_prefix="LSE_", extra="ignore", env_ignore_empty=True)
 
     projects: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [DEFAULT_PROJECT])
     start_date: date = Field(default_factory=_default_start_date)
@@ -34,6 +35,10 @@ class Settings(BaseSettings):
     source: Literal["langsmith", "sample"] = "langsmith"
     drive_folder_id: str | None = None
     drive_root_url: str | None = None
+    daily_cron: str = "0 2 * * *"
+    reexport_cron: str = "0 3 * * *"
+    reexport_days: int = Field(default=3, ge=0, le=60)
+    retention_warn_days: int = Field(default=10, ge=1)
 
     @field_validator("projects", mode="before")
     @classmethod

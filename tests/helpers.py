@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from lse_assets.checks import ALL_CHECKS
-from lse_assets.definitions import ALL_ASSETS, verify_day_job
+from lse_assets.jobs import ALL_ASSETS, verify_day_job
 from lse_assets.partitions import Partition
 from resources.local_drive import LocalFolderDriveResource
 from resources.postgres import PostgresResource

@@ -1,0 +1,211 @@
+"""The deployment, without containers: webserver, daemon and code server as separate
+processes sharing the deployment dagster.yaml, its storage on a real (embedded) Postgres.
+
+A backfill of 3 days x 2 projects goes through GraphQL, every partition must materialize
+and every check pass; then a tampered row must make `files_match_db` fail.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import requests
+import sqlalchemy as sa
+from dagster._core.instance.ref import InstanceRef
+
+from lse_assets.dagster_api import FINISHED_BACKFILL, FINISHED_RUN, DagsterApi
+from lse_assets.partitions import Partition
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PROJECTS = ["proj-a", "Team B/ünïcode's"]
+DAYS = [date(2025, 9, 11) + timedelta(days=n) for n in range(3)]
+ASSETS = ["raw_runs", "run_archive", "drive_archive", "db_runs"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for(predicate, what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except (requests.RequestException, OSError):
+            pass
+        time.sleep(1)
+    raise TimeoutError(f"{what} not ready after {timeout:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory, postgres_url) -> Iterator[dict]:
+    home = tmp_path_factory.mktemp("deployment")
+    engine = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text("DROP DATABASE IF EXISTS dagster_e2e"))
+        connection.execute(sa.text("CREATE DATABASE dagster_e2e"))
+    engine.dispose()
+    libpq_url = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    dagster_home = home / "dagster"
+    dagster_home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+    grpc_port, web_port = _free_port(), _free_port()
+    (home / "workspace.yaml").write_text(
+        f"load_from:\n  - grpc_server:\n      host: 127.0.0.1\n      port: {grpc_port}\n"
+        "      location_name: lse\n"
+    )
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(dagster_home),
+        "DAGSTER_POSTGRES_URL": libpq_url.replace("/postgres?", "/dagster_e2e?"),
+        "LSE_DATABASE_URL": libpq_url,
+        "LSE_HOME": str(home / "lse"),
+        "LSE_SOURCE": "sample",
+        "LSE_PROJECTS": ",".join(PROJECTS),
+        "LSE_START_DATE": "2025-09-01",
+    }
+    commands = {
+        "code-server": [
+            BIN / "dagster",
+            "code-server",
+            "start",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(grpc_port),
+            "-m",
+            "lse_assets.definitions",
+            "--location-name",
+            "lse",
+        ],
+        "webserver": [
+            BIN / "dagster-webserver",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(web_port),
+            "-w",
+            home / "workspace.yaml",
+        ],
+        "daemon": [BIN / "dagster-daemon", "run", "-w", home / "workspace.yaml"],
+    }
+    # Pool limits set before any run: with only `default_limit`, runs starting together race to
+    # create the pool rows in dagster-postgres 0.29 and one crashes (see docs/operations.md).
+    for pool in ("langsmith", "google_drive"):
+        subprocess.run(
+            [str(BIN / "dagster"), "instance", "concurrency", "set", pool, "2"],
+            env=env,
+            cwd=home,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    processes = {}
+    try:
+        for name, command in commands.items():
+            log = open(home / f"{name}.log", "w")  # noqa: SIM115 (closed with the process)
+            processes[name] = subprocess.Popen(
+                [str(part) for part in command],
+                env=env,
+                cwd=home,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            if name == "code-server":
+                _wait_for(
+                    lambda: socket.create_connection(("127.0.0.1", grpc_port)).close() or True,
+                    "code server",
+                    120,
+                )
+        url = f"http://127.0.0.1:{web_port}"
+        _wait_for(lambda: requests.get(f"{url}/server_info", timeout=5).ok, "webserver", 120)
+        yield {"url": url, "home": home, "env": env, "dagster_home": dagster_home}
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for name, process in processes.items():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+            if process.returncode not in (0, -signal.SIGTERM, 128 + signal.SIGTERM):
+                print(f"--- {name} log ---\n{(home / f'{name}.log').read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def instance(deployment) -> Iterator[dg.DagsterInstance]:
+    previous = os.environ.get("DAGSTER_POSTGRES_URL")
+    os.environ["DAGSTER_POSTGRES_URL"] = deployment["env"]["DAGSTER_POSTGRES_URL"]
+    with dg.DagsterInstance.from_ref(
+        InstanceRef.from_dir(str(deployment["dagster_home"]))
+    ) as opened:
+        yield opened
+    if previous is None:
+        os.environ.pop("DAGSTER_POSTGRES_URL")
+
+
+def _check_evaluations(instance: dg.DagsterInstance) -> list:
+    events = instance.get_event_records(
+        dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION), limit=1000
+    )
+    return [record.event_log_entry.dagster_event.event_specific_data for record in events]
+
+
+def test_backfill_through_graphql_archives_every_partition(deployment, instance):
+    api = DagsterApi(deployment["url"])
+    partitions = [Partition(project, day) for day in DAYS for project in PROJECTS]
+
+    backfill_id = api.launch_backfill(partitions, ASSETS)
+    status = api.wait(lambda: api.backfill_status(backfill_id), FINISHED_BACKFILL, timeout=600)
+
+    assert status in {"COMPLETED", "COMPLETED_SUCCESS"}
+    for asset in ASSETS:
+        materialized = instance.get_materialized_partitions(dg.AssetKey(asset))
+        assert {p.run_tags["dagster/partition"] for p in partitions} <= set(materialized), asset
+    evaluations = _check_evaluations(instance)
+    assert len(evaluations) >= 2 * len(partitions)
+    assert all(evaluation.passed for evaluation in evaluations)
+
+
+def test_tampered_row_fails_the_rerun_check(deployment, instance):
+    engine = sa.create_engine(
+        deployment["env"]["LSE_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://")
+    )
+    victim = Partition(PROJECTS[0], DAYS[0])
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "UPDATE runs SET data = jsonb_set(data, '{name}', '\"tampered\"') WHERE run_id ="
+                " (SELECT run_id FROM runs WHERE project = :p AND run_date = :d LIMIT 1)"
+            ),
+            {"p": victim.project, "d": victim.day},
+        )
+    engine.dispose()
+    api = DagsterApi(deployment["url"])
+
+    run_id = api.launch_run("lse", "verify_day", victim.run_tags)
+    api.wait(lambda: api.run_status(run_id), FINISHED_RUN, timeout=300)
+
+    evaluations = [
+        e
+        for e in _check_evaluations(instance)
+        if e.check_name == "files_match_db" and e.partition == victim.run_tags["dagster/partition"]
+    ]
+    assert evaluations and not evaluations[0].passed
+    assert evaluations[0].metadata["differing"].value == 1
