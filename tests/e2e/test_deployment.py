@@ -61,7 +61,7 @@ def deployment(tmp_path_factory, postgres_url) -> Iterator[dict]:
     libpq_url = postgres_url.replace("postgresql+psycopg://", "postgresql://")
     dagster_home = home / "dagster"
     dagster_home.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+    shutil.copy(ROOT / "deploy" / "dagster.yaml", dagster_home / "dagster.yaml")
     grpc_port, web_port = _free_port(), _free_port()
     (home / "workspace.yaml").write_text(
         f"load_from:\n  - grpc_server:\n      host: 127.0.0.1\n      port: {grpc_port}\n"

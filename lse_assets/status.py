@@ -1,0 +1,84 @@
+"""What the Dagster instance knows of each partition: stage by stage, check by check.
+
+Read by `lse status` and by the retention alarm: one reading of the instance, two uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import dagster as dg
+from dagster._core.event_api import PartitionKeyFilter
+
+from lse_assets.partitions import Partition
+
+MISSING = "missing"
+
+
+@dataclass
+class PartitionStatus:
+    partition: Partition
+    assets: dict[str, str] = field(default_factory=dict)
+    checks: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def archived(self) -> bool:
+        return all(state == "MATERIALIZED" for state in self.assets.values())
+
+    @property
+    def failed(self) -> bool:
+        return "FAILED" in self.assets.values() or "FAILED" in self.checks.values()
+
+    @property
+    def summary(self) -> str:
+        if self.failed:
+            return "failed"
+        if "IN_PROGRESS" in self.assets.values():
+            return "in progress"
+        return "archived" if self.archived else "not archived"
+
+
+def days_between(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def partition_statuses(
+    instance: dg.DagsterInstance, defs: dg.Definitions, partitions: Iterable[Partition]
+) -> list[PartitionStatus]:
+    graph = defs.resolve_asset_graph()
+    asset_keys = sorted(graph.get_all_asset_keys(), key=lambda key: key.to_user_string())
+    partitions = list(partitions)
+    keys = [partition.run_tags["dagster/partition"] for partition in partitions]
+    statuses = {
+        key: PartitionStatus(partition) for key, partition in zip(keys, partitions, strict=True)
+    }
+    for asset_key in asset_keys:
+        by_partition = (
+            instance.get_status_by_partition(asset_key, keys, graph.get(asset_key).partitions_def)
+            or {}
+        )
+        for key in keys:
+            state = by_partition.get(key)
+            statuses[key].assets[asset_key.to_user_string()] = state.value if state else MISSING
+    for check_key in sorted(graph.asset_check_keys, key=lambda key: key.name):
+        for key in keys:
+            latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+                [check_key], partition_filter=PartitionKeyFilter(key=key)
+            ).get(check_key)
+            statuses[key].checks[check_key.name] = _check_state(latest)
+    return list(statuses.values())
+
+
+def _check_state(record) -> str:
+    if record is None:
+        return MISSING
+    evaluation = record.event.dagster_event.event_specific_data if record.event else None
+    if (
+        record.status.value == "FAILED"
+        and evaluation is not None
+        and evaluation.severity == dg.AssetCheckSeverity.WARN
+    ):
+        return "WARN"
+    return record.status.value
