@@ -161,7 +161,8 @@ def status(days, projects):
     from rich.console import Console
     from rich.table import Table
 
-    from lse_assets.definitions import defs
+    from lse_assets.checks import ALL_CHECKS
+    from lse_assets.jobs import ALL_ASSETS
     from lse_assets.partitions import Partition
     from lse_assets.settings import load_settings
     from lse_assets.status import days_between, partition_statuses
@@ -174,7 +175,7 @@ def status(days, projects):
         for day in days_between(first, today - timedelta(days=1))
         for project in (projects or settings.projects)
     ]
-    statuses = partition_statuses(dg.DagsterInstance.get(), defs, partitions)
+    statuses = partition_statuses(dg.DagsterInstance.get(), ALL_ASSETS, ALL_CHECKS, partitions)
     table = Table(title=f"LSE status ({first} .. {today - timedelta(days=1)})")
     if statuses:
         for column in ("day", "project", *statuses[0].assets, *statuses[0].checks, "state"):

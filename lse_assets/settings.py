@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     daily_cron: str = "0 2 * * *"
     reexport_cron: str = "0 3 * * *"
     reexport_days: int = Field(default=3, ge=0, le=60)
+    retention_days: int = Field(default=DEFAULT_HISTORY_DAYS, ge=1)
     retention_warn_days: int = Field(default=10, ge=1)
 
     @field_validator("projects", mode="before")

@@ -45,24 +45,24 @@ def days_between(first: date, last: date) -> list[date]:
 
 
 def partition_statuses(
-    instance: dg.DagsterInstance, defs: dg.Definitions, partitions: Iterable[Partition]
+    instance: dg.DagsterInstance,
+    assets: Iterable[dg.AssetsDefinition],
+    checks: Iterable[dg.AssetChecksDefinition],
+    partitions: Iterable[Partition],
 ) -> list[PartitionStatus]:
-    graph = defs.resolve_asset_graph()
-    asset_keys = sorted(graph.get_all_asset_keys(), key=lambda key: key.to_user_string())
+    assets = sorted(assets, key=lambda asset: asset.key.to_user_string())
+    check_keys = sorted((key for check in checks for key in check.check_keys), key=lambda k: k.name)
     partitions = list(partitions)
     keys = [partition.run_tags["dagster/partition"] for partition in partitions]
     statuses = {
         key: PartitionStatus(partition) for key, partition in zip(keys, partitions, strict=True)
     }
-    for asset_key in asset_keys:
-        by_partition = (
-            instance.get_status_by_partition(asset_key, keys, graph.get(asset_key).partitions_def)
-            or {}
-        )
+    for asset in assets:
+        by_partition = instance.get_status_by_partition(asset.key, keys, asset.partitions_def) or {}
         for key in keys:
             state = by_partition.get(key)
-            statuses[key].assets[asset_key.to_user_string()] = state.value if state else MISSING
-    for check_key in sorted(graph.asset_check_keys, key=lambda key: key.name):
+            statuses[key].assets[asset.key.to_user_string()] = state.value if state else MISSING
+    for check_key in check_keys:
         for key in keys:
             latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
                 [check_key], partition_filter=PartitionKeyFilter(key=key)
