@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     source: Literal["langsmith", "sample"] = "langsmith"
     drive_folder_id: str | None = None
     drive_root_url: str | None = None
+    drive_subject: str | None = None
+    drive_scope: Literal["drive.file", "drive"] = "drive.file"
 
     @field_validator("projects", mode="before")
     @classmethod
