@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import click
 
@@ -59,6 +59,48 @@ def ui(demo_env: bool, dagster_args: tuple[str, ...]) -> None:
     click.echo(f"DAGSTER_HOME={home}")
     dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
     os.execv(dagster, [dagster, "dev", "-m", "lse_assets.definitions", *dagster_args])
+
+
+def _restore_days(
+    day: datetime | None, first: datetime | None, last: datetime | None
+) -> list[date]:
+    if day and (first or last):
+        raise click.UsageError("give either --date, or --from and --to, not both")
+    if day:
+        return [day.date()]
+    if not (first and last):
+        raise click.UsageError("give --date D, or a range with --from D1 --to D2")
+    if last < first:
+        raise click.UsageError(f"--to {last.date()} is before --from {first.date()}")
+    return [first.date() + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+@main.command()
+@click.option("--project", required=True, help="LangSmith project name (as in LSE_PROJECTS).")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="One UTC day.")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), help="First day of a range.")
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="Last day (inclusive).")
+@click.option("--force", is_flag=True, help="Replace local partitions that hold other runs.")
+@click.option("--load-db", is_flag=True, help="Then load the days into Postgres (db_runs).")
+def restore(
+    project: str,
+    day: datetime | None,
+    first: datetime | None,
+    last: datetime | None,
+    force: bool,
+    load_db: bool,
+) -> None:
+    """Rebuild partitions' files from the archive store (Google Drive or the local folder).
+
+    Accepts this platform's zips and the predecessor's (flat, _summary.json, wrapped or bare
+    run files). Verifies md5 and swaps each partition in atomically.
+    """
+    days = _restore_days(day, first, last)
+    if load_db:
+        _use_instance_home()
+    from lse_assets.restore_command import run_restore
+
+    sys.exit(0 if run_restore(project, days, force=force, load_db=load_db) else 1)
 
 
 if __name__ == "__main__":

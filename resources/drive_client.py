@@ -93,8 +93,10 @@ def load_credentials(path: Path, scope: str, subject: str | None) -> tuple[Any, 
             )
             if info.get("token_uri"):
                 # google-auth ignores the file's token_uri for user credentials; honour it
-                # like a service-account key does (proxies, tests).
-                creds = creds.with_token_uri(info["token_uri"])
+                # like a service-account key does (proxies, tests). The copy loses the
+                # expiry, which would send an expired access token once: keep it.
+                expiry, creds = creds.expiry, creds.with_token_uri(info["token_uri"])
+                creds.expiry = expiry
             return creds, DriveIdentity("oauth_user", str(path), scope)
     except ValueError as exc:
         raise DriveConfigError(

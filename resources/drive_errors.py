@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -69,10 +70,11 @@ class Backoff:
     attempts: int
     initial_seconds: float
     max_seconds: float
+    sleep: Callable[[float], None] = time.sleep
 
     def retrying(self, what: str, log: logging.Logger) -> tenacity.Retrying:
         exponential = tenacity.wait_exponential_jitter(
-            initial=self.initial_seconds, max=self.max_seconds, jitter=self.initial_seconds
+            multiplier=self.initial_seconds, max=self.max_seconds, jitter=self.initial_seconds
         )
 
         def wait(state: tenacity.RetryCallState) -> float:
@@ -92,6 +94,7 @@ class Backoff:
             wait=wait,
             stop=tenacity.stop_after_attempt(self.attempts),
             before_sleep=before_sleep,
+            sleep=self.sleep,
             reraise=True,
         )
 

@@ -83,6 +83,8 @@ class Logged:
     method: str
     path: str
     query: dict[str, str]
+    content_range: str = ""
+    length: int = 0
     status: int = 0
 
 
@@ -222,7 +224,9 @@ class FakeDrive:
         self._lock = threading.RLock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     # lifecycle
     def __enter__(self) -> FakeDrive:
@@ -545,6 +549,7 @@ def _handler_for(drive: FakeDrive) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         timeout = 10
+        wbufsize = 1 << 16  # headers and body leave in one write (no delayed-ACK stalls)
 
         def log_message(self, *args: object) -> None:
             pass
@@ -585,10 +590,12 @@ def _handler_for(drive: FakeDrive) -> type[BaseHTTPRequestHandler]:
         def _dispatch(self, method: str) -> None:
             split = urlsplit(self.path)
             query = {key: values[-1] for key, values in parse_qs(split.query).items()}
-            self._entry = Logged(method, split.path, query)
+            body = self._body()
+            self._entry = Logged(
+                method, split.path, query, self.headers.get("Content-Range", ""), len(body)
+            )
             with drive._lock:
                 drive.log.append(self._entry)
-            body = self._body()
             try:
                 if split.path == "/token":
                     form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
@@ -808,3 +815,19 @@ def authorized_user_file(directory: Any, drive: FakeDrive, refresh_token: str = 
         )
     )
     return path
+
+
+def drive_resource(drive: FakeDrive, credentials: Any, folder_id: str, **overrides: Any):
+    """The real GoogleDriveResource pointed at `drive`, with test-sized backoff."""
+    from resources.google_drive import GoogleDriveResource
+
+    config: dict[str, Any] = {
+        "folder_id": folder_id,
+        "credentials_file": str(credentials),
+        "root_url": drive.url,
+        "backoff_initial_seconds": 0.01,
+        "backoff_max_seconds": 0.05,
+        "timeout_seconds": 10,
+        **overrides,
+    }
+    return GoogleDriveResource(**config)
