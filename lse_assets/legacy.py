@@ -17,10 +17,16 @@ Conversion (the only changes made to a run document):
   present and derived only when that is provably LangSmith's value: `trace_id` from the
   first segment of `dotted_order`, or the run's own id for a root; `dotted_order` of a root
   from its start time and id, of a child from its parent's dotted order, recursively, when
-  the parent chain is among the files read. Otherwise the run is refused with an error that
-  names its file. A `trace_id` that contradicts `dotted_order` is refused too.
+  the parent chain is among the files read.
 Runs are filed under their trace root's UTC day (the first 8 characters of `dotted_order`):
 so a day needs its own zip and the next day's (children that started after midnight).
+When a run without `dotted_order` has an ancestor in none of the files read, that ancestor
+started before every day read (a parent never starts after its child, and each zip holds
+the runs that started on its day), so the run belongs to an earlier day's trace: it is
+"unplaced", written nowhere and reported by file name. If its trace root *was* read, it
+belongs to a day being converted and cannot be written: that is an error naming the file.
+A run that has neither `dotted_order` nor `start_time`, or whose `trace_id` contradicts
+its `dotted_order`, is an error naming the file as well.
 The same run in several files (re-fetches) keeps the newest file (zip entry time, then
 name); the others are counted as dropped duplicates.
 """
@@ -131,6 +137,7 @@ class _Entry:
     shape: str
     has_feedback_records: bool
     derived: set[str] = field(default_factory=set)
+    unplaced: str | None = None  # why its trace's day cannot be proven
 
     @property
     def day(self) -> date:
@@ -163,7 +170,7 @@ class LegacyRuns:
         self._containers: list[Path] = []
         self._labels: list[str] = []
         self._entries: dict[str, _Entry] = {}
-        self._dropped: list[tuple[int, str]] = []
+        self._dropped: list[tuple[str, str]] = []  # (run id, file) of older copies
         self._summaries: dict[int, dict[str, Any]] = {}
         self._resolved = False
 
@@ -220,7 +227,7 @@ class LegacyRuns:
         if previous is not None:
             keep, drop = (entry, previous) if entry.stamp > previous.stamp else (previous, entry)
             self._entries[entry.run_id] = keep
-            self._dropped.append((drop.container, drop.origin))
+            self._dropped.append((drop.run_id, drop.origin))
         else:
             self._entries[entry.run_id] = entry
         self._resolved = False
@@ -232,47 +239,56 @@ class LegacyRuns:
         if self._resolved:
             return
         for entry in self._entries.values():
-            self._dotted_order(entry)
-            head = _DOTTED_HEAD.match(entry.dotted_order or "")
-            if not head:
-                raise LegacyFormatError(
-                    f"{entry.origin}: dotted_order {entry.dotted_order!r} of run "
-                    f"{entry.run_id} is not LangSmith's 'YYYYMMDDTHHMMSSffffffZ<root id>...'"
-                )
-            root_id = head.group(2)
-            if entry.trace_id is None:
-                entry.trace_id = root_id
-                entry.derived.add("trace_id")
-            elif entry.trace_id != root_id:
-                raise LegacyFormatError(
-                    f"{entry.origin}: run {entry.run_id} has trace_id {entry.trace_id} but its "
-                    f"dotted_order starts with the root {root_id}; the file contradicts itself"
-                )
-            try:
-                entry.day  # noqa: B018 (validates the date digits)
-            except ValueError:
-                raise LegacyFormatError(
-                    f"{entry.origin}: dotted_order {entry.dotted_order!r} has no valid date"
-                ) from None
+            if entry.dotted_order is None and entry.unplaced is None:
+                self._derive_dotted_order(entry)
+        for entry in self._entries.values():
+            if entry.unplaced is None:
+                self._check_placed(entry)
+            else:
+                self._refuse_if_its_day_is_known(entry)
         self._resolved = True
 
-    def _dotted_order(self, entry: _Entry) -> None:
+    def _check_placed(self, entry: _Entry) -> None:
+        head = _DOTTED_HEAD.match(entry.dotted_order or "")
+        if not head:
+            raise LegacyFormatError(
+                f"{entry.origin}: dotted_order {entry.dotted_order!r} of run "
+                f"{entry.run_id} is not LangSmith's 'YYYYMMDDTHHMMSSffffffZ<root id>...'"
+            )
+        root_id = head.group(2)
+        if entry.trace_id is None:
+            entry.trace_id = root_id
+            entry.derived.add("trace_id")
+        elif entry.trace_id != root_id:
+            raise LegacyFormatError(
+                f"{entry.origin}: run {entry.run_id} has trace_id {entry.trace_id} but its "
+                f"dotted_order starts with the root {root_id}; the file contradicts itself"
+            )
+        try:
+            entry.day  # noqa: B018 (validates the date digits)
+        except ValueError:
+            raise LegacyFormatError(
+                f"{entry.origin}: dotted_order {entry.dotted_order!r} has no valid date"
+            ) from None
+
+    def _derive_dotted_order(self, entry: _Entry) -> None:
         chain: list[_Entry] = []
         current, base = entry, None
-        while current.dotted_order is None:
+        while current.dotted_order is None and current.unplaced is None:
             chain.append(current)
             if current.parent_id is None:
                 break
             parent = self._entries.get(current.parent_id)
             if parent is None or len(chain) > len(self._entries):
-                raise LegacyFormatError(
-                    f"{entry.origin}: run {entry.run_id} has no dotted_order, and its "
-                    f"ancestor {current.parent_id} is in none of the files read, so the day "
-                    "of its trace cannot be proven; add the archive that holds the ancestor "
-                    "(usually the previous day's)"
-                )
+                for node in chain:
+                    node.unplaced = f"its ancestor {current.parent_id} is in none of the files read"
+                return
             current = parent
         else:
+            if current.unplaced is not None:
+                for node in chain:
+                    node.unplaced = current.unplaced
+                return
             base = current.dotted_order
         for node in reversed(chain):
             if node.start is None:
@@ -289,18 +305,35 @@ class LegacyRuns:
             node.derived.add("dotted_order")
             base = node.dotted_order
 
+    def _refuse_if_its_day_is_known(self, entry: _Entry) -> None:
+        """An unplaced run whose trace root *was* read belongs to that root's day, which
+        cannot then be written without it."""
+        root = self._entries.get(entry.trace_id or "")
+        if root is not None and root.unplaced is None:
+            raise LegacyFormatError(
+                f"{entry.origin}: run {entry.run_id} belongs to the trace of {root.origin} "
+                f"(rooted on {root.day}) but has no dotted_order and {entry.unplaced}, so its "
+                "dotted order cannot be derived; add the archive that holds that ancestor"
+            )
+
+    def unplaced(self) -> list[str]:
+        """Files of runs whose trace root is in none of the files read (nor derivable): their
+        traces started before the days read. They are written nowhere."""
+        self.resolve()
+        return sorted(e.origin for e in self._entries.values() if e.unplaced is not None)
+
     # --- second pass ------------------------------------------------------------------------
 
     def days(self) -> Counter[date]:
         """Runs per trace-root day, over everything read."""
         self.resolve()
-        return Counter(entry.day for entry in self._entries.values())
+        return Counter(e.day for e in self._entries.values() if e.unplaced is None)
 
     def runs_for(self, day: date) -> Iterator[dict[str, Any]]:
         """The converted runs whose trace root started on `day`, one document at a time."""
         self.resolve()
         chosen = sorted(
-            (e for e in self._entries.values() if e.day == day),
+            (e for e in self._entries.values() if e.unplaced is None and e.day == day),
             key=lambda e: (e.container, e.member),
         )
         open_zips: dict[int, zipfile.ZipFile] = {}
@@ -327,9 +360,10 @@ class LegacyRuns:
 
     def report(self, day: date) -> DayReport:
         self.resolve()
-        entries = [e for e in self._entries.values() if e.day == day]
+        entries = [e for e in self._entries.values() if e.unplaced is None and e.day == day]
         containers = sorted({e.container for e in entries})
-        dropped = [member for container, member in self._dropped if container in containers]
+        ids = {e.run_id for e in entries}
+        dropped = [origin for run_id, origin in self._dropped if run_id in ids]
         return DayReport(
             archives=[self._labels[c] for c in containers],
             shapes=dict(sorted(Counter(e.shape for e in entries).items())),

@@ -213,6 +213,13 @@ class _Restore:
                 day: DayOutcome(day, "failed", remote.name, "legacy", detail=str(error))
                 for day, (remote, _) in downloaded.items()
             }
+        unplaced = runs.unplaced()
+        if unplaced:
+            self.notes.append(
+                f"{len(unplaced)} runs belong to traces that started before "
+                f"{min(downloaded)} (their ancestors are in archives not read), e.g. "
+                f"{', '.join(unplaced[:3])}; restore those days too to include them"
+            )
         latest = max(downloaded)
         for other, count in sorted(per_day.items()):
             if other not in downloaded and other < latest:

@@ -69,7 +69,6 @@ class DriveStore:
         self._resumable_threshold = resumable_threshold
         self._log = log
         self._root: dict[str, Any] | None = None
-        self._folders: dict[str, str] = {}
 
     @property
     def folder_id(self) -> str:
@@ -136,8 +135,8 @@ class DriveStore:
         return _oldest_first(list(self._list(query, f"finding the folder of {project!r}")))
 
     def project_folder(self, project: str, *, create: bool) -> str | None:
-        if project in self._folders:
-            return self._folders[project]
+        # Looked up on every call (one request): a folder someone trashed or moved since
+        # the last run must not receive new archives.
         folders = self._folders_named(project)
         if not folders and not create:
             return None
@@ -154,7 +153,6 @@ class DriveStore:
             if folders[0]["id"] != mine["id"]:
                 self._log.info(f"another run created the folder {project!r} first; using it")
                 self._trash(mine["id"], f"the duplicate folder {project!r}")
-        self._folders[project] = folders[0]["id"]
         return folders[0]["id"]
 
     def files_named(self, folder_id: str, name: str) -> list[dict[str, Any]]:
