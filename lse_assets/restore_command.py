@@ -33,21 +33,22 @@ def run_restore(project: str, days: list[date], *, force: bool, load_db: bool) -
             force=force,
         )
     _print_report(console, project, report)
-    if not report.ok:
+    restored = [outcome.day for outcome in report.outcomes if outcome.ok]
+    if not restored:
         return False
     if not load_db:
         console.print(
-            "Files restored. Load them into Postgres with --load-db, or materialize db_runs "
+            "Load the restored days into Postgres with --load-db, or materialize db_runs "
             "for these partitions in Dagster."
         )
-        return True
-    return _load(console, project, [o.day for o in report.outcomes], resources)
+        return report.ok
+    return _load(console, project, restored, resources) and report.ok
 
 
 def _print_report(console: Console, project: str, report: RestoreReport) -> None:
     table = Table(title=f"lse restore: {project}")
     for column in ("day", "status", "archive", "format", "runs", "detail"):
-        table.add_column(column, justify="right" if column == "runs" else "left")
+        table.add_column(column, justify="right" if column == "runs" else "left", overflow="fold")
     for outcome in report.outcomes:
         table.add_row(
             str(outcome.day),

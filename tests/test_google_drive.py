@@ -127,6 +127,32 @@ def test_connection_dropped_before_the_answer_resends_the_whole_chunk(
     assert result.file.size == 2 * MIB
 
 
+def test_an_upload_session_drive_forgot_starts_over(tmp_path, fake, root, user_token):
+    local = zip_file(tmp_path, 2 * MIB)
+    fake.fail("PUT", "/upload/", 404, "notFound")
+    drive = drive_resource(
+        fake, user_token, root, chunk_size_bytes=MIB, resumable_threshold_bytes=MIB
+    )
+    result = drive.upsert(PROJECT, local)
+
+    starts = [r for r in fake.requests("/upload/", "POST") if r.query["uploadType"] == "resumable"]
+    assert len(starts) == 2
+    assert result.file.md5 == hashlib.md5(local.read_bytes()).hexdigest()
+
+
+def test_401_that_a_token_refresh_does_not_cure_fails_without_backoff(
+    tmp_path, fake, root, user_token
+):
+    fake.fail("GET", "/drive/v3/files", 401, "authError", times=10)
+    with pytest.raises(dg.Failure) as failure:
+        drive_resource(fake, user_token, root).upsert(PROJECT, zip_file(tmp_path, 100))
+    assert "rejected the credentials" in failure.value.description
+    # google_auth_httplib2 refreshes the token and repeats a 401 twice; our backoff
+    # (8 attempts here) adds nothing to that
+    assert len(fake.requests("/drive/v3/files")) == 3
+    assert len(fake.token_requests) == 3
+
+
 def test_429_and_rate_limit_403_are_retried(tmp_path, fake, root, user_token):
     fake.fail("GET", "/drive/v3/files", 429, "rateLimitExceeded", times=2)
     fake.fail("POST", "/upload/", 403, "userRateLimitExceeded")
