@@ -13,7 +13,8 @@ from resources.google_drive import GoogleDriveResource
 from resources.local_drive import LocalFolderDriveResource
 from resources.sample_langsmith import SampleLangSmithResource
 from tests.conftest import PROJECT_A, PROJECT_B
-from tests.fake_drive import FakeDrive, authorized_user_file, drive_resource
+from tests.fake_drive import FakeDrive
+from tests.fake_drive_auth import authorized_user_file, drive_resource
 from tests.helpers import check_results, local_resources, materialize
 
 DAY = date(2025, 9, 13)

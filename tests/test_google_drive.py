@@ -14,12 +14,8 @@ from googleapiclient.errors import HttpError
 from resources.drive_client import build_service, load_credentials
 from resources.drive_errors import Backoff, DriveIntegrityError
 from resources.google_drive import GoogleDriveResource
-from tests.fake_drive import (
-    FakeDrive,
-    authorized_user_file,
-    drive_resource,
-    service_account_file,
-)
+from tests.fake_drive import FakeDrive
+from tests.fake_drive_auth import authorized_user_file, drive_resource, service_account_file
 
 KIB, MIB = 1024, 1024 * 1024
 PROJECT = "proj-a"

@@ -19,7 +19,8 @@ from lse_assets.runfiles import PartitionPaths
 from lse_assets.settings import load_settings
 from resources.sample_langsmith import SampleLangSmithResource
 from tests.conftest import PROJECT_A, PROJECT_B
-from tests.fake_drive import FakeDrive, authorized_user_file, drive_resource
+from tests.fake_drive import FakeDrive
+from tests.fake_drive_auth import authorized_user_file, drive_resource
 from tests.helpers import check_results, local_resources, materialize
 from tests.legacy_zips import predecessor_zips, sample_runs
 
