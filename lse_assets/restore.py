@@ -256,7 +256,15 @@ class _Restore:
         paths = self.paths_for(day)
         outcome = DayOutcome(day, "restored", name, "legacy")
         if paths.manifest.exists() and not self.force:
-            return self._skipped(outcome, paths)
+            # Same runs as the local files (canonical bytes, as write_partition hashes
+            # them)? Then write_partition keeps the files; otherwise keep them unless forced.
+            local = runfiles.read_manifest(paths).get("files")
+            converted = {
+                run["id"]: hashlib.sha256(jsondoc.canonical_bytes(run)).hexdigest()
+                for run in runs.runs_for(day)
+            }
+            if local != converted:
+                return self._skipped(outcome, paths)
         report = runs.report(day)
         stats = runfiles.write_partition(paths, runs.runs_for(day), report.as_source())
         outcome.runs = stats.runs

@@ -15,6 +15,7 @@ from lse_assets.definitions import build_resources
 from lse_assets.partitions import Partition
 from lse_assets.restore import RestoreReport, restore
 from lse_assets.settings import load_settings
+from resources.drive_errors import DriveUnavailableError
 
 
 def run_restore(project: str, days: list[date], *, force: bool, load_db: bool) -> bool:
@@ -22,16 +23,23 @@ def run_restore(project: str, days: list[date], *, force: bool, load_db: bool) -
     console = Console()
     settings = load_settings()
     resources = build_resources(settings)
-    with dg.build_resources(
-        {"drive": resources["drive"], "run_files": resources["run_files"]}
-    ) as live:
-        report = restore(
-            live.drive,
-            project,
-            days,
-            lambda day: live.run_files.paths(project, day),
-            force=force,
-        )
+    try:
+        with dg.build_resources(
+            {"drive": resources["drive"], "run_files": resources["run_files"]}
+        ) as live:
+            report = restore(
+                live.drive,
+                project,
+                days,
+                lambda day: live.run_files.paths(project, day),
+                force=force,
+            )
+    except (dg.Failure, DriveUnavailableError) as error:
+        # The store itself refused or is down (credentials, permissions, network): the
+        # message names the fix; a traceback would only hide it.
+        message = error.description if isinstance(error, dg.Failure) else str(error)
+        console.print(f"[red]restore stopped: {message}[/red]")
+        return False
     _print_report(console, project, report)
     restored = [outcome.day for outcome in report.outcomes if outcome.ok]
     if not restored:

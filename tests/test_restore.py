@@ -170,6 +170,13 @@ def test_predecessor_zips_restore_to_a_partition_that_loads_and_verifies(
     rows = postgres.execute("SELECT count(*) FROM runs WHERE project = :p", p=PROJECT_B)[0][0]
     assert rows == len(expected)
 
+    again = restore(drive, PROJECT_B, [DAY], paths_for(tmp_path, PROJECT_B))
+    assert again.outcomes[0].status == "unchanged"
+    newer = SampleLangSmithResource(variant=1).fetch_day(PROJECT_B, DAY)
+    runfiles.write_partition(paths, newer.runs, newer.source)
+    kept = restore(drive, PROJECT_B, [DAY], paths_for(tmp_path, PROJECT_B))
+    assert kept.outcomes[0].status == "skipped"
+
 
 def test_a_damaged_predecessor_zip_fails_its_day_by_file_name(tmp_path, fake, root, drive):
     folder = fake.add(PROJECT_A, root)
@@ -245,3 +252,13 @@ def test_cli_explains_wrong_day_options(arguments, message):
 def test_cli_exits_non_zero_when_a_day_is_missing(tmp_path, drive_environment):
     result = CliRunner().invoke(main, ["restore", "--project", PROJECT_A, "--date", "2025-09-13"])
     assert result.exit_code == 1 and "missing" in result.output
+
+
+def test_cli_reports_a_store_that_refuses_access_without_a_traceback(
+    tmp_path, fake, drive_environment
+):
+    fake.fail("GET", "/drive/v3/files", 403, "insufficientFilePermissions")
+    result = CliRunner().invoke(main, ["restore", "--project", PROJECT_A, "--date", "2025-09-13"])
+    assert result.exit_code == 1
+    assert "restore stopped" in result.output and "insufficientFilePermissions" in result.output
+    assert "Traceback" not in result.output
