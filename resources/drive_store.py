@@ -238,22 +238,29 @@ class DriveStore:
             if canonical.md5 == local_md5 and canonical.size == local_size:
                 return UpsertResult("unchanged", canonical, duplicates)
             uploaded = self._update(canonical.file_id, local_zip)
-            return UpsertResult("updated", self._verified(uploaded, local_zip), duplicates)
+            return UpsertResult(
+                "updated", self._verified(uploaded, local_zip, local_md5, local_size), duplicates
+            )
         created = self._create(folder_id, local_zip)
         now = self.files_named(folder_id, local_zip.name) or [{"id": created.file_id}]
         duplicates = tuple(item["id"] for item in now[1:] if item["id"] != created.file_id)
         if now[0]["id"] == created.file_id:
-            return UpsertResult("created", self._verified(created, local_zip), duplicates)
+            return UpsertResult(
+                "created", self._verified(created, local_zip, local_md5, local_size), duplicates
+            )
         # A concurrent (or retried) create made an older file of this name: keep that one.
         self._trash(created.file_id, f"the duplicate {local_zip.name}")
         canonical = remote_file(now[0])
         if canonical.md5 == local_md5 and canonical.size == local_size:
             return UpsertResult("unchanged", canonical, duplicates)
         uploaded = self._update(canonical.file_id, local_zip)
-        return UpsertResult("updated", self._verified(uploaded, local_zip), duplicates)
+        return UpsertResult(
+            "updated", self._verified(uploaded, local_zip, local_md5, local_size), duplicates
+        )
 
-    def _verified(self, remote: RemoteFile, local_zip: Path) -> RemoteFile:
-        local_md5, local_size = file_md5(local_zip), local_zip.stat().st_size
+    def _verified(
+        self, remote: RemoteFile, local_zip: Path, local_md5: str, local_size: int
+    ) -> RemoteFile:
         if remote.md5 != local_md5 or remote.size != local_size:
             raise DriveIntegrityError(
                 f"Google Drive reports md5 {remote.md5 or 'none'} and {remote.size} bytes for "
