@@ -85,6 +85,7 @@ def drive_archive(
             "url": dg.MetadataValue.url(result.file.url),
             "bytes": result.file.size,
             "md5": result.file.md5,
+            "duplicates": len(result.duplicates),
         }
     )
 

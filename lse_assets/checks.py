@@ -2,14 +2,16 @@
 
 import dagster as dg
 
-from lse_assets import archive, runfiles, verify
-from lse_assets.assets import db_runs, run_archive
+from lse_assets import archive, remote_copy, runfiles, verify
+from lse_assets.assets import db_runs, drive_archive, run_archive
 from lse_assets.partitions import ARCHIVE_PARTITIONS, partition_of
+from resources.archive_store import ArchiveStoreResource
 from resources.postgres import PostgresResource
 from resources.run_files import RunFilesResource
 
 FILES_MATCH_DB = "files_match_db"
 ARCHIVE_MATCHES_FILES = "archive_matches_files"
+DRIVE_MATCHES_ARCHIVE = "drive_matches_archive"
 
 
 @dg.asset_check(
@@ -60,4 +62,38 @@ def archive_matches_files(
     )
 
 
-ALL_CHECKS = [files_match_db, archive_matches_files]
+@dg.asset_check(
+    asset=drive_archive,
+    name=DRIVE_MATCHES_ARCHIVE,
+    partitions_def=ARCHIVE_PARTITIONS,
+    blocking=True,
+    description="The zip in the archive store (Google Drive, or the local folder) exists and "
+    "has the local zip's md5 and size.",
+)
+def drive_matches_archive(
+    context: dg.AssetCheckExecutionContext,
+    run_files: RunFilesResource,
+    drive: ArchiveStoreResource,
+) -> dg.AssetCheckResult:
+    partition = partition_of(context)
+    paths = run_files.paths(partition.project, partition.day)
+    remote = drive.find(partition.project, paths.zip_name)
+    comparison = remote_copy.compare(
+        paths.zip_path, remote.md5 if remote else None, remote.size if remote else None
+    )
+    metadata: dict[str, object] = {
+        "local_md5": comparison.local_md5 or "",
+        "local_bytes": comparison.local_bytes or 0,
+        "remote_md5": comparison.remote_md5 or "",
+        "remote_bytes": comparison.remote_bytes or 0,
+        "problems": dg.MetadataValue.json(comparison.problems),
+    }
+    if remote:
+        metadata["file_id"] = remote.file_id
+        metadata["url"] = dg.MetadataValue.url(remote.url)
+    return dg.AssetCheckResult(
+        passed=comparison.identical, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata
+    )
+
+
+ALL_CHECKS = [files_match_db, archive_matches_files, drive_matches_archive]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -73,23 +73,31 @@ def ui(demo_env: bool, dagster_args: tuple[str, ...]) -> None:
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
+def _days(day: datetime | None, first: datetime | None, last: datetime | None) -> list[date]:
+    """The UTC days named by --date, or by --from and --to (inclusive)."""
+    if day and (first or last):
+        raise click.UsageError("give either --date, or --from and --to, not both")
+    if day:
+        return [day.date()]
+    if not (first and last):
+        raise click.UsageError("give --date D, or a range with --from D1 --to D2")
+    if last < first:
+        raise click.UsageError(f"--to {last.date()} is before --from {first.date()}")
+    return [first.date() + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
 def _selected_partitions(day, first, last, projects: tuple[str, ...]):
     """Partitions named on the command line; every configured project unless some are named."""
     from lse_assets.partitions import Partition
     from lse_assets.settings import load_settings
-    from lse_assets.status import days_between
 
     settings = load_settings()
-    if day and (first or last):
-        raise click.UsageError("give --date, or --from and --to, not both")
-    if not day and not (first and last):
-        raise click.UsageError("give --date D, or a range --from A --to B")
+    days = _days(day, first, last)
     unknown = set(projects) - set(settings.projects)
     if unknown:
         raise click.UsageError(
             f"{sorted(unknown)} not in LSE_PROJECTS ({settings.projects}); add them there first"
         )
-    days = [day.date()] if day else days_between(first.date(), last.date())
     if days[0] < settings.start_date:
         raise click.UsageError(f"{days[0]} is before LSE_START_DATE ({settings.start_date})")
     return [Partition(project, d) for d in days for project in (projects or settings.projects)]
@@ -192,6 +200,34 @@ def status(days, projects):
     if not console.is_terminal:
         console = Console(width=220)  # piped or logged: never truncate a day or a project
     console.print(table)
+
+
+@main.command()
+@click.option("--project", required=True, help="LangSmith project name (as in LSE_PROJECTS).")
+@click.option("--date", "day", type=DATE, help="One UTC day.")
+@click.option("--from", "first", type=DATE, help="First day of a range.")
+@click.option("--to", "last", type=DATE, help="Last day (inclusive).")
+@click.option("--force", is_flag=True, help="Replace local partitions that hold other runs.")
+@click.option("--load-db", is_flag=True, help="Then load the days into Postgres (db_runs).")
+def restore(
+    project: str,
+    day: datetime | None,
+    first: datetime | None,
+    last: datetime | None,
+    force: bool,
+    load_db: bool,
+) -> None:
+    """Rebuild partitions' files from the archive store (Google Drive or the local folder).
+
+    Accepts this platform's zips and the predecessor's (flat, _summary.json, wrapped or bare
+    run files). Verifies md5 and swaps each partition in atomically.
+    """
+    days = _days(day, first, last)
+    if load_db:
+        _use_instance_home()
+    from lse_assets.restore_command import run_restore
+
+    sys.exit(0 if run_restore(project, days, force=force, load_db=load_db) else 1)
 
 
 if __name__ == "__main__":

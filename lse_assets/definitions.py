@@ -9,6 +9,7 @@ from lse_assets.checks import ALL_CHECKS
 from lse_assets.jobs import ALL_ASSETS, archive_day_job, verify_day_job
 from lse_assets.settings import Settings, load_settings, secret_is_set
 from resources.archive_store import ArchiveStoreResource
+from resources.google_drive import GoogleDriveResource
 from resources.langsmith import LangSmithResource, MissingLangSmithKeyResource
 from resources.local_drive import LocalFolderDriveResource
 from resources.postgres import PostgresResource
@@ -31,7 +32,17 @@ def run_source(settings: Settings) -> RunSourceResource:
 
 
 def archive_store(settings: Settings) -> ArchiveStoreResource:
-    return LocalFolderDriveResource(folder=str(settings.local_drive_dir))
+    if not settings.drive_folder_id:
+        return LocalFolderDriveResource(folder=str(settings.local_drive_dir))
+    return GoogleDriveResource(
+        folder_id=settings.drive_folder_id,
+        credentials_file=dg.EnvVar("GOOGLE_APPLICATION_CREDENTIALS")
+        if secret_is_set("GOOGLE_APPLICATION_CREDENTIALS")
+        else None,
+        subject=settings.drive_subject,
+        scope=settings.drive_scope,
+        root_url=settings.drive_root_url,
+    )
 
 
 def postgres(settings: Settings) -> PostgresResource:

@@ -253,3 +253,8 @@ def iter_run_bytes(paths: PartitionPaths) -> Iterator[tuple[str, bytes]]:
     """(run_id, file bytes) in run-id order, one file in memory at a time."""
     for run_id in run_ids_on_disk(paths):
         yield run_id, paths.run_file(run_id).read_bytes()
+
+
+def same_data(manifest: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether two manifests describe the same runs (fetch time and source aside)."""
+    return _content(manifest) == _content(other)

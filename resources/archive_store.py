@@ -24,6 +24,7 @@ class RemoteFile:
 class UpsertResult:
     action: UpsertAction
     file: RemoteFile
+    duplicates: tuple[str, ...] = ()  # ids of other files of the same name (left alone)
 
 
 class ArchiveStoreResource(dg.ConfigurableResource):
@@ -34,6 +35,10 @@ class ArchiveStoreResource(dg.ConfigurableResource):
         raise NotImplementedError
 
     def find(self, project: str, name: str) -> RemoteFile | None:
+        raise NotImplementedError
+
+    def list_archives(self, project: str) -> list[RemoteFile]:
+        """Every archive of the project (one per name), sorted by name."""
         raise NotImplementedError
 
     def download(self, project: str, name: str, destination: Path) -> RemoteFile:

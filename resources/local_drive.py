@@ -21,8 +21,11 @@ from resources.archive_store import ArchiveStoreResource, RemoteFile, UpsertResu
 class LocalFolderDriveResource(ArchiveStoreResource):
     folder: str = Field(description="Root folder standing in for the Drive root folder.")
 
+    def _folder(self, project: str) -> Path:
+        return Path(self.folder).expanduser().resolve() / project_slug(project)
+
     def _path(self, project: str, name: str) -> Path:
-        return Path(self.folder).expanduser().resolve() / project_slug(project) / name
+        return self._folder(project) / name
 
     def _remote(self, path: Path) -> RemoteFile:
         return RemoteFile(
@@ -36,6 +39,12 @@ class LocalFolderDriveResource(ArchiveStoreResource):
     def find(self, project: str, name: str) -> RemoteFile | None:
         path = self._path(project, name)
         return self._remote(path) if path.exists() else None
+
+    def list_archives(self, project: str) -> list[RemoteFile]:
+        folder = self._folder(project)
+        if not folder.is_dir():
+            return []
+        return [self._remote(path) for path in sorted(folder.glob("*.zip")) if path.is_file()]
 
     def upsert(self, project: str, local_zip: Path) -> UpsertResult:
         target = self._path(project, local_zip.name)
