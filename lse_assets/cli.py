@@ -230,5 +230,46 @@ def restore(
     sys.exit(0 if run_restore(project, days, force=force, load_db=load_db) else 1)
 
 
+@main.command("import-legacy")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--project", required=True, help="The LangSmith project these files belong to.")
+@click.option("--force", is_flag=True, help="Replace local partitions that hold other runs.")
+@click.option("--load-db", is_flag=True, help="Then load the imported days into Postgres.")
+def import_legacy(path: Path, project: str, force: bool, load_db: bool) -> None:
+    """Import the predecessor's data folders and zips under PATH as partitions of PROJECT."""
+    from rich.console import Console
+
+    from lse_assets.definitions import build_resources
+    from lse_assets.import_legacy import import_legacy as run_import
+    from lse_assets.restore_command import load_days
+    from lse_assets.settings import load_settings
+
+    console = Console()
+    resources = build_resources(load_settings())
+    try:
+        report = run_import(path, lambda day: resources["run_files"].paths(project, day), force)
+    except (ValueError, FileNotFoundError) as error:
+        raise click.ClickException(str(error)) from error
+    console.print(f"read {len(report.sources)} zip(s)/folder(s) under {path}")
+    for day, stats in report.days.items():
+        state = "unchanged" if stats.unchanged else "written"
+        console.print(f"{day}: {stats.runs} runs in {stats.traces} traces ({state})")
+    for day in report.kept:
+        console.print(f"{day}: kept the local partition, which holds other runs (--force replaces)")
+    for day, count in report.rootless_runs.items():
+        console.print(
+            f"{day}: {count} run(s) of traces whose root is in none of the files read were not "
+            "imported; import that day's files too"
+        )
+    if report.unplaced:
+        console.print(
+            f"{len(report.unplaced)} run(s) belong to traces that started before the days read "
+            f"and were not imported, e.g. {report.unplaced[:3]}: import the earlier days too."
+        )
+    if load_db and report.days:
+        _use_instance_home()
+        sys.exit(0 if load_days(console, project, list(report.days), resources) else 1)
+
+
 if __name__ == "__main__":
     main()

@@ -50,7 +50,7 @@ def run_restore(project: str, days: list[date], *, force: bool, load_db: bool) -
             "for these partitions in Dagster."
         )
         return report.ok
-    return _load(console, project, restored, resources) and report.ok
+    return load_days(console, project, restored, resources) and report.ok
 
 
 def _print_report(console: Console, project: str, report: RestoreReport) -> None:
@@ -71,7 +71,10 @@ def _print_report(console: Console, project: str, report: RestoreReport) -> None
         console.print(f"note: {note}")
 
 
-def _load(console: Console, project: str, days: list[date], resources: dict[str, object]) -> bool:
+def load_days(
+    console: Console, project: str, days: list[date], resources: dict[str, object]
+) -> bool:
+    """db_runs and files_match_db for each day, through Dagster on the LSE_HOME instance."""
     from lse_assets.assets import db_runs
 
     if project not in load_settings().projects:

@@ -85,3 +85,29 @@ def test_materialize_refuses_a_project_that_is_not_configured(tmp_path):
     )
     assert result.returncode == 2
     assert "not in LSE_PROJECTS" in result.stderr
+
+
+def test_import_legacy_writes_partitions_that_load_and_verify(tmp_path):
+    from tests.legacy_zips import predecessor_zips
+
+    archives = tmp_path / "old-tool" / "archives"
+    archives.mkdir(parents=True)
+    days = [date(2025, 9, 13), date(2025, 9, 14)]
+    predecessor_zips("proj-a", days, archives, prefix="proj-a")
+    env = {"LSE_SOURCE": "sample", "LSE_PROJECTS": "proj-a", "LSE_START_DATE": "2025-01-01"}
+
+    result = run_lse(
+        "import-legacy",
+        str(tmp_path / "old-tool"),
+        "--project",
+        "proj-a",
+        "--load-db",
+        home=tmp_path / "home",
+        **env,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2025-09-13:" in result.stdout and "(written)" in result.stdout
+    assert result.stdout.count("files_match_db passed") == len(days)
+    imported = tmp_path / "home" / "data" / "proj-a" / "2025-09-13" / "runs"
+    assert len(list(imported.iterdir())) > 100
