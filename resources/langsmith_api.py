@@ -266,7 +266,7 @@ class LangSmithApi:
     def _log_retry(self, what: str) -> Callable[[BaseException, float, int], None]:
         def log(error: BaseException, wait: float, attempt: int) -> None:
             dg.get_dagster_logger().warning(
-                f"LangSmith {what}: {_describe(error)}; retrying in {wait:.1f} s "
+                f"LangSmith {what}: {_describe(error)}; retrying in {wait:.2f} s "
                 f"(attempt {attempt + 1} of {self.policy.max_attempts})"
             )
 

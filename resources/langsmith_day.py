@@ -5,8 +5,11 @@ Runs: one v2 query for every run of every trace whose *root* started on the day
 with runs / page size, never with the number of traces.
 
 Feedback: runs carry only aggregates (`feedback_stats`); the full records of the runs that
-have any are read 100 run ids per GET /feedback, offset-paged until a short page. Runs wait
-for their batch, so memory holds at most one page of runs plus one batch.
+have any come from GET /feedback?run=..., at most 100 records per page, offset-paged until a
+short page proves the end. Runs are batched so that the records their
+`feedback_stats` announce fill at most 99: then one request normally answers a whole batch
+with a short page, and stale stats (feedback arriving meanwhile) only cost further pages,
+never records. Runs wait for their batch, so memory holds one page of runs plus one batch.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from typing import Any, Protocol, get_args
 
 from langsmith.types.run_select_field import RunSelectField
 
-FEEDBACK_BATCH = 100  # run ids per GET /feedback
 FEEDBACK_PAGE_LIMIT = 100  # the API's largest `limit` for GET /feedback
+# Records a batch may announce: one less than a page, so that its first page is a short one.
+# Every run announces at least one, so a batch also names at most 99 run ids.
+FEEDBACK_BATCH_RECORDS = FEEDBACK_PAGE_LIMIT - 1
 ALL_SELECTS: list[str] = list(get_args(RunSelectField))  # a newer SDK adds fields by itself
 
 
@@ -61,6 +66,7 @@ def day_query(
 def stream_runs(api: DayPages, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Every run of the query, each with `feedback_records` (empty when it has none)."""
     waiting: list[dict[str, Any]] = []  # runs with feedback, until their batch is full
+    announced = 0  # feedback records the waiting runs' stats announce
     cursor: str | None = None
     cursors_seen: set[str] = set()
     while True:
@@ -72,10 +78,12 @@ def stream_runs(api: DayPages, query: dict[str, Any]) -> Iterator[dict[str, Any]
                 run["feedback_records"] = []
                 yield run
                 continue
-            waiting.append(run)
-            if len(waiting) == FEEDBACK_BATCH:
+            expected = announced_records(run)
+            if waiting and announced + expected > FEEDBACK_BATCH_RECORDS:
                 yield from with_feedback(api, waiting)
-                waiting = []
+                waiting, announced = [], 0
+            waiting.append(run)
+            announced += expected
         if cursor is None:
             break
         if cursor in cursors_seen:
@@ -86,6 +94,15 @@ def stream_runs(api: DayPages, query: dict[str, Any]) -> Iterator[dict[str, Any]
         cursors_seen.add(cursor)
     if waiting:
         yield from with_feedback(api, waiting)
+
+
+def announced_records(run: dict[str, Any]) -> int:
+    """How many feedback records the run's `feedback_stats` count (at least 1)."""
+    total = 0
+    for stats in (run.get("feedback_stats") or {}).values():
+        count = stats.get("n") if isinstance(stats, dict) else None
+        total += count if isinstance(count, int) and count > 0 else 1
+    return max(total, 1)
 
 
 def with_feedback(api: DayPages, runs: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
