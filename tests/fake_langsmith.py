@@ -26,7 +26,6 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -149,6 +148,13 @@ class FakeLangSmith:
         body: Any = None,
     ) -> None:
         self.faults.append(Fault(path, nth, status, headers or {}, times, body))
+
+    def reset_counters(self) -> None:
+        """Forget requests, faults' progress and the rate limiter's window."""
+        with self._lock:
+            self.requests.clear()
+            self._seen.clear()
+            self._accepted.clear()
 
     def count(self, path: str | None = None) -> int:
         return sum(1 for request in self.requests if path is None or request.path == path)
@@ -311,6 +317,7 @@ def _json(value: Any) -> bytes:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms ACK waits
     fake: FakeLangSmith
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
@@ -410,7 +417,10 @@ class DayMaker:
     def __init__(self, project_id: str, seed: int = 0, payload_bytes: int = 200) -> None:
         self.project_id = project_id
         self.rng = random.Random(seed)
-        self.payload = payload_bytes
+        alphabet = "abcdefghij klmnopqrstuvwxyzé✓"
+        self.texts = [
+            "".join(self.rng.choice(alphabet) for _ in range(payload_bytes)) for _ in range(64)
+        ]
 
     def uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -463,9 +473,7 @@ class DayMaker:
         own = start.strftime("%Y%m%dT%H%M%S%fZ") + run_id
         end = start + timedelta(seconds=self.rng.uniform(0.05, 3))
         run_type = "CHAIN" if parent is None else self.rng.choice(["LLM", "TOOL", "RETRIEVER"])
-        text = "".join(
-            self.rng.choice("abcdefghij klmnopqrstuvwxyzé✓") for _ in range(self.payload)
-        )
+        text = self.rng.choice(self.texts)
         prompt = self.rng.randint(10, 3000)
         completion = self.rng.randint(1, 800)
         return {
@@ -626,7 +634,3 @@ def every_field_run(project_id: str, day: date) -> tuple[dict[str, Any], list[di
         }
     ]
     return run, feedback
-
-
-def iter_ids(runs: Iterator[dict[str, Any]]) -> list[str]:
-    return [run["id"] for run in runs]
