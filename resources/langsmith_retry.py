@@ -77,7 +77,7 @@ def is_transient(error: BaseException) -> bool:
     return error.status_code in _TRANSIENT_STATUSES or error.status_code >= 500
 
 
-class wait_retry_after_or_backoff(tenacity.wait.wait_base):
+class WaitRetryAfterOrBackoff(tenacity.wait.wait_base):
     """Wait what Retry-After asks plus up to `jitter` of it on top (never less, so a shared
     key's limit is respected, and never in lockstep with other clients); without the header,
     exponential backoff with full jitter."""
@@ -94,7 +94,7 @@ class wait_retry_after_or_backoff(tenacity.wait.wait_base):
         return self.backoff(retry_state)
 
 
-class stop_when_asked_to_wait_longer(tenacity.stop.stop_base):
+class StopWhenAskedToWaitLonger(tenacity.stop.stop_base):
     """Give up rather than block a worker when the server asks for a very long pause."""
 
     def __init__(self, max_seconds: float) -> None:
@@ -134,9 +134,9 @@ class RetryPolicy:
 
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(is_transient),
-            wait=wait_retry_after_or_backoff(self.backoff_seconds, self.max_backoff_seconds),
+            wait=WaitRetryAfterOrBackoff(self.backoff_seconds, self.max_backoff_seconds),
             stop=tenacity.stop_after_attempt(self.max_attempts)
-            | stop_when_asked_to_wait_longer(self.max_retry_after_seconds),
+            | StopWhenAskedToWaitLonger(self.max_retry_after_seconds),
             before_sleep=before_sleep,
             reraise=True,
         )

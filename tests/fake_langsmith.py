@@ -75,6 +75,7 @@ class Recorded:
     status: int | None
     at: float
     api_key: str | None
+    workspace: str | None = None
 
 
 @dataclass
@@ -164,12 +165,18 @@ class FakeLangSmith:
 
     # ---- request handling -------------------------------------------------------------
     def handle(
-        self, method: str, path: str, query: dict[str, list[str]], body: Any, key: str | None
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        body: Any,
+        key: str | None,
+        workspace: str | None = None,
     ) -> tuple[int | None, dict[str, str], bytes]:
         with self._lock:
             self._seen[path] = self._seen.get(path, 0) + 1
             nth = self._seen[path]
-            recorded = Recorded(method, path, query, body, None, time.monotonic(), key)
+            recorded = Recorded(method, path, query, body, None, time.monotonic(), key, workspace)
             self.requests.append(recorded)
             status, headers, payload = self._answer(method, path, query, body, key, nth)
             recorded.status = status
@@ -336,7 +343,12 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(url.query)
         try:
             status, headers, payload = self.fake.handle(
-                method, url.path, query, body, self.headers.get("x-api-key")
+                method,
+                url.path,
+                query,
+                body,
+                self.headers.get("x-api-key"),
+                self.headers.get("x-tenant-id"),
             )
         except Exception as error:  # a bug in the fake must show, not hang the client
             status, headers, payload = 500, {}, _json({"detail": f"fake server error: {error}"})

@@ -7,7 +7,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from lse_assets import definitions
 from lse_assets.runfiles import PartitionPaths
+from lse_assets.settings import Settings
 from resources.langsmith import LangSmithResource
 from tests.conftest import PROJECT_A
 from tests.fake_langsmith import RUNS_QUERY, DayMaker, FakeLangSmith, every_field_run
@@ -61,10 +63,16 @@ def snapshot(directory: Path) -> dict[str, bytes]:
     }
 
 
-def test_materializes_the_day_from_langsmith_with_checks_passing(
-    tmp_path, postgres, fake, server, key_in_env
+def test_materializes_the_day_from_langsmith_configured_by_the_environment(
+    tmp_path, postgres, fake, server, monkeypatch
 ):
-    result = materialize(PROJECT_A, DAY, local_resources(tmp_path, postgres, langsmith(server)))
+    monkeypatch.setenv("LANGSMITH_API_KEY", KEY)
+    monkeypatch.setenv("LANGSMITH_ENDPOINT", server.url)
+    monkeypatch.setenv("LANGSMITH_WORKSPACE_ID", "ws-1234")
+    source = definitions.run_source(Settings(source="langsmith"))
+    assert isinstance(source, LangSmithResource)
+
+    result = materialize(PROJECT_A, DAY, local_resources(tmp_path, postgres, source))
 
     assert result.success
     checks = check_results(result)
@@ -76,6 +84,7 @@ def test_materializes_the_day_from_langsmith_with_checks_passing(
     assert manifest["counts"]["runs_with_feedback"] > 0
     assert manifest["source"]["endpoint"] == server.url
     assert manifest["source"]["requests"]["total"] == fake.count()
+    assert {(r.api_key, r.workspace) for r in fake.requests} == {(KEY, "ws-1234")}
     assert postgres.execute("SELECT count(*) FROM runs")[0][0] == runs
     events = json.dumps([str(event) for event in result.all_events]) + paths.manifest.read_text()
     assert KEY not in events
