@@ -85,7 +85,7 @@ class LangSmithResource(RunSourceResource):
         )
         try:
             version = api.server_version()
-            api.check_v2(version)
+            api.check_v2()
             project_id = api.project_id(project)
         except BaseException:
             api.close()

@@ -18,7 +18,7 @@ import contextlib
 import re
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
@@ -87,6 +87,7 @@ class LangSmithApi:
         self.endpoint = public_endpoint(endpoint)
         self.policy = policy
         self.ledger = ledger
+        self.version: str | None = None
         self.run_pages = 0
         self.feedback_pages = 0
         with sdk_quiet():
@@ -109,7 +110,8 @@ class LangSmithApi:
             lambda: self._get("/info"),
             not_found=lambda error: None,
         )
-        return body.get("version") if isinstance(body, dict) else None
+        self.version = body.get("version") if isinstance(body, dict) else None
+        return self.version
 
     def project_id(self, name: str) -> str:
         projects = self._request(
@@ -133,12 +135,12 @@ class LangSmithApi:
         self, query: dict[str, Any], cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         paging = {"cursor": cursor} if cursor else {}
-        raw = self._request(
+        body = self._request(
             "querying runs",
-            lambda: self.client.runs.with_raw_response.query_v2(**query, **paging),
-            not_found=self._too_old,
+            # The raw response's JSON, not the SDK's `Run` models: dates stay the API's strings.
+            lambda: self.client.runs.with_raw_response.query_v2(**query, **paging).json(),
+            not_found=self._v2_missing,
         )
-        body = raw.json()
         self.run_pages += 1
         return list(body.get("items") or []), body.get("next_cursor") or None
 
@@ -152,10 +154,11 @@ class LangSmithApi:
         self.feedback_pages += 1
         return list(records or [])
 
-    def check_v2(self, version: str | None) -> None:
-        parsed = parse_version(version)
+    def check_v2(self) -> None:
+        """Fail before querying when /info names a server older than the v2 API."""
+        parsed = parse_version(self.version)
         if parsed is not None and parsed < MIN_V2_SERVER:
-            raise self._too_old(None, version)
+            raise self._too_old(answered_404=False)
 
     # ---- plumbing ---------------------------------------------------------------------
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -251,12 +254,15 @@ class LangSmithApi:
             allow_retries=False,
         )
 
-    def _too_old(self, error: langsmith.NotFoundError | None, version: str | None = None) -> Any:
-        raise dg.Failure(
+    def _v2_missing(self, error: langsmith.NotFoundError) -> NoReturn:
+        raise self._too_old(answered_404=True)
+
+    def _too_old(self, *, answered_404: bool) -> dg.Failure:
+        return dg.Failure(
             description=(
                 f"LangSmith at {self.endpoint} does not serve the v2 runs API ({V2_RUNS_QUERY}"
-                f"{' answered 404' if error is not None else ''}; server version "
-                f"{version or 'unknown'}). Self-hosted LangSmith must be 0.16 or later: "
+                f"{' answered 404' if answered_404 else ''}; server version "
+                f"{self.version or 'unknown'}). Self-hosted LangSmith must be 0.16 or later: "
                 "upgrade it, or check LANGSMITH_ENDPOINT (the API root, ending in /api/v1 "
                 "when self-hosted)."
             ),
