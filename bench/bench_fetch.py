@@ -318,7 +318,8 @@ def main() -> None:
     ours_bound = math.ceil(shape["runs"] / 200) + math.ceil(shape["feedback_records"] / 99) + 2
     print(
         f"       bound: ceil(runs/200) + ceil(runs with feedback/100) = {issue_bound}; ours made "
-        f"{new['requests']} = ceil(runs/200) + ceil(records/99) + 2 lookups = {ours_bound}"
+        f"{new['requests'] - new['rejected']} (+{new['rejected']} answered 429) = "
+        f"ceil(runs/200) + ceil(records/99) + 2 lookups = {ours_bound}"
     )
     binding(args, shape)
     if args.skip_rss:

@@ -251,6 +251,20 @@ def test_an_empty_day_writes_an_empty_partition(fake, server, tmp_path):
     assert manifest["source"]["requests"]["total"] == fake.count() == FIXED_REQUESTS + 1
 
 
+def test_fetching_an_unchanged_day_again_keeps_the_partition(fake, server, tmp_path):
+    maker = DayMaker(fake.add_project(PROJECT), seed=9)
+    maker.day(DAY, traces=10, feedback_every=2, records_per_run=3).install(fake)
+    paths = PartitionPaths(tmp_path, PROJECT, DAY)
+    first = resource(server, page_size=7).fetch_day(PROJECT, DAY)
+    runfiles.write_partition(paths, first.runs, first.source)
+    written = paths.manifest.read_bytes()
+
+    again = resource(server, page_size=13).fetch_day(PROJECT, DAY)
+    stats = runfiles.write_partition(paths, again.runs, again.source)
+
+    assert stats.unchanged and paths.manifest.read_bytes() == written
+
+
 def test_full_feedback_records_across_several_pages(fake, server):
     maker = DayMaker(fake.add_project(PROJECT), seed=6)
     day = maker.day(DAY, traces=40, runs_per_trace=5, feedback_every=1, records_per_run=1)
