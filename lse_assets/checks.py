@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from lse_assets import archive, remote_copy, runfiles, verify
-from lse_assets.assets import db_runs, drive_archive, run_archive
+from lse_assets import archive, completeness, remote_copy, runfiles, verify
+from lse_assets.assets import db_runs, drive_archive, raw_runs, run_archive
 from lse_assets.partitions import ARCHIVE_PARTITIONS, partition_of
 from resources.archive_store import ArchiveStoreResource
 from resources.postgres import PostgresResource
@@ -12,6 +12,7 @@ from resources.run_files import RunFilesResource
 FILES_MATCH_DB = "files_match_db"
 ARCHIVE_MATCHES_FILES = "archive_matches_files"
 DRIVE_MATCHES_ARCHIVE = "drive_matches_archive"
+RUNS_COMPLETE = "runs_complete"
 
 
 @dg.asset_check(
@@ -96,4 +97,36 @@ def drive_matches_archive(
     )
 
 
-ALL_CHECKS = [files_match_db, archive_matches_files, drive_matches_archive]
+@dg.asset_check(
+    asset=raw_runs,
+    name=RUNS_COMPLETE,
+    partitions_def=ARCHIVE_PARTITIONS,
+    blocking=True,
+    description="The files match the manifest (names, sha256), no run id twice, every run's "
+    "trace root and parent present, all on the root's day (ERROR); runs still pending (WARN).",
+)
+def runs_complete(
+    context: dg.AssetCheckExecutionContext, run_files: RunFilesResource
+) -> dg.AssetCheckResult:
+    partition = partition_of(context)
+    report = completeness.inspect_partition(run_files.paths(partition.project, partition.day))
+    metadata: dict[str, object] = {
+        "files": report.files,
+        "runs": report.runs,
+        "traces": report.traces,
+    }
+    for kind, found in report.found.items():
+        metadata[kind] = found.count
+        if found.sample:
+            metadata[f"{kind}_sample"] = dg.MetadataValue.json(found.sample)
+    # One result per check: any error makes it ERROR (blocks downstream); pending runs
+    # alone make it a WARN failure that lets the day be archived now and re-exported later.
+    return dg.AssetCheckResult(
+        passed=report.passed,
+        severity=dg.AssetCheckSeverity.ERROR if report.errors else dg.AssetCheckSeverity.WARN,
+        description=report.summary(),
+        metadata=metadata,
+    )
+
+
+ALL_CHECKS = [files_match_db, archive_matches_files, drive_matches_archive, runs_complete]

@@ -28,6 +28,9 @@ def run_source(settings: Settings) -> RunSourceResource:
         endpoint=dg.EnvVar("LANGSMITH_ENDPOINT")
         if secret_is_set("LANGSMITH_ENDPOINT")
         else LangSmithResource.model_fields["endpoint"].default,
+        workspace_id=dg.EnvVar("LANGSMITH_WORKSPACE_ID")
+        if secret_is_set("LANGSMITH_WORKSPACE_ID")
+        else None,
     )
 
 
