@@ -8,15 +8,24 @@ import dagster as dg
 
 from lse_assets import archive, dbrows, runfiles
 from lse_assets.partitions import ARCHIVE_PARTITIONS, partition_of
+from lse_assets.progress import reporting
 from resources.archive_store import ArchiveStoreResource
 from resources.postgres import PostgresResource
 from resources.run_files import RunFilesResource
 from resources.run_source import RunSourceResource
 
+# For outages longer than the resources' own HTTP retries ride out (seconds to a minute):
+# the step is tried again minutes later. Errors no retry can fix (bad key, unknown project,
+# no quota) raise Failure(allow_retries=False) and skip this.
+API_RETRY_POLICY = dg.RetryPolicy(
+    max_retries=3, delay=60, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
 
 @dg.asset(
     partitions_def=ARCHIVE_PARTITIONS,
     pool="langsmith",
+    retry_policy=API_RETRY_POLICY,
     kinds={"langsmith", "json"},
     description="Every run of every trace whose root started on the day, with full feedback, "
     "one canonical JSON file per run plus a manifest; replaced atomically.",
@@ -27,7 +36,10 @@ def raw_runs(
     partition = partition_of(context)
     paths = run_files.paths(partition.project, partition.day)
     fetch = langsmith.fetch_day(partition.project, partition.day)
-    stats = runfiles.write_partition(paths, fetch.runs, fetch.source)
+    runs = reporting(
+        fetch.runs, lambda count, rate: context.log.info(f"{count} runs fetched ({rate:.0f}/s)")
+    )
+    stats = runfiles.write_partition(paths, runs, fetch.source)
     context.log.info(
         f"{stats.runs} runs in {stats.traces} traces for {partition.project!r} {partition.day}"
         + (" (unchanged: kept the existing files)" if stats.unchanged else "")
@@ -67,6 +79,7 @@ def run_archive(
     partitions_def=ARCHIVE_PARTITIONS,
     deps=[run_archive],
     pool="google_drive",
+    retry_policy=API_RETRY_POLICY,
     kinds={"googledrive"},
     description="The zip in Google Drive at {root}/{project}/{zip}: created, updated in place "
     "or left alone by md5, and verified after upload.",
