@@ -9,16 +9,25 @@ import dagster as dg
 from lse_assets import archive, dbrows, runfiles
 from lse_assets.partitions import ARCHIVE_PARTITIONS, partition_of
 from lse_assets.progress import reporting
+from lse_assets.settings import load_settings
 from resources.archive_store import ArchiveStoreResource
 from resources.postgres import PostgresResource
 from resources.run_files import RunFilesResource
 from resources.run_source import RunSourceResource
 
 # For outages longer than the resources' own HTTP retries ride out (seconds to a minute):
-# the step is tried again minutes later. Errors no retry can fix (bad key, unknown project,
-# no quota) raise Failure(allow_retries=False) and skip this.
-API_RETRY_POLICY = dg.RetryPolicy(
-    max_retries=3, delay=60, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+# the step is tried again minutes later (LSE_STEP_RETRIES, LSE_STEP_RETRY_DELAY_SECONDS).
+# Errors no retry can fix (bad key, unknown project, no quota) raise
+# Failure(allow_retries=False) and skip this.
+API_RETRY_POLICY = (
+    dg.RetryPolicy(
+        max_retries=load_settings().step_retries,
+        delay=load_settings().step_retry_delay_seconds,
+        backoff=dg.Backoff.EXPONENTIAL,
+        jitter=dg.Jitter.PLUS_MINUS,
+    )
+    if load_settings().step_retries
+    else None  # a policy of 0 retries would replace the cause by "Exceeded max_retries of 0"
 )
 
 

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     reexport_days: int = Field(default=3, ge=0, le=60)
     retention_days: int = Field(default=DEFAULT_HISTORY_DAYS, ge=1)
     retention_warn_days: int = Field(default=10, ge=1)
+    step_retries: int = Field(default=3, ge=0, le=10)
+    step_retry_delay_seconds: int = Field(default=60, ge=0)
     drive_subject: str | None = None
     drive_scope: Literal["drive.file", "drive"] = "drive.file"
 

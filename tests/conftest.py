@@ -15,6 +15,9 @@ os.environ.update(
         "LSE_SOURCE": "sample",
         "LSE_PROJECTS": "proj-a,Team B/ünïcode's",
         "LSE_START_DATE": "2025-01-01",
+        # Failures must fail now, not after Dagster's minutes-long step retries
+        # (test_definitions checks the policy itself).
+        "LSE_STEP_RETRIES": "0",
     }
 )
 for _name in ("LSE_DATABASE_URL", "LSE_DATA_DIR", "LSE_DRIVE_FOLDER_ID", "LANGSMITH_API_KEY"):

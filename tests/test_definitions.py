@@ -1,5 +1,6 @@
 """The code location loads, and its asset graph is the contract users rely on."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +43,19 @@ def test_dagster_cli_validates_the_code_location():
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_api_bound_assets_retry_with_exponential_backoff_by_default():
+    # The suite runs with LSE_STEP_RETRIES=0 (conftest): load the code location as users do.
+    code = (
+        "import dagster as dg; from lse_assets.definitions import defs\n"
+        "g = defs.resolve_asset_graph()\n"
+        "keys = ('raw_runs', 'drive_archive')\n"
+        "ps = [g.get(dg.AssetKey(k)).assets_def.op.retry_policy for k in keys]\n"
+        "print([(p.max_retries, p.backoff.value) for p in ps])"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "LSE_STEP_RETRIES"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.stdout.strip() == "[(3, 'EXPONENTIAL'), (3, 'EXPONENTIAL')]", result.stderr
