@@ -68,3 +68,13 @@ def database_form(raw: bytes) -> tuple[Any, bool]:
     if not may_contain_nul(raw):
         return document, False
     return replace_nul(document)
+
+
+def database_bytes(raw: bytes) -> tuple[bytes, bool]:
+    """The JSON text the database must receive for a file's bytes, and whether the NUL
+    rule changed it. Without an escaped NUL the file's own bytes go as they are (no
+    parse on the client: the server parses them once, into JSONB)."""
+    if not may_contain_nul(raw):
+        return raw, False
+    document, normalized = database_form(raw)
+    return (canonical_bytes(document), True) if normalized else (raw, False)
