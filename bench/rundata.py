@@ -8,7 +8,6 @@ benchmarks measure loading and verifying, not durable writing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
@@ -26,13 +25,15 @@ _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 
 
 def _template() -> list[tuple[str, bytes]]:
-    runs = SampleLangSmithResource().fetch_day(PROJECT, DAY).runs
+    runs = SampleLangSmithResource().fetch_day("bench-template", DAY).runs
     return [(run["id"], jsondoc.canonical_bytes(run)) for run in runs]
 
 
-def write_partition(data_dir: Path, n: int, seed: int = 0) -> PartitionPaths:
+def write_partition(
+    data_dir: Path, n: int, seed: int = 0, project: str = PROJECT
+) -> PartitionPaths:
     """A partition of `n` runs under `data_dir` (reused if it already holds exactly that)."""
-    paths = PartitionPaths(data_dir, PROJECT, DAY)
+    paths = PartitionPaths(data_dir, project, DAY)
     if paths.manifest.exists() and json.loads(paths.manifest.read_bytes()).get("bench") == [
         n,
         seed,
@@ -62,10 +63,9 @@ def write_partition(data_dir: Path, n: int, seed: int = 0) -> PartitionPaths:
             written += 1
     manifest = {
         "format": runfiles.FORMAT,
-        "project": PROJECT,
+        "project": project,
         "date": DAY.isoformat(),
         "bench": [n, seed],
-        "digest": hashlib.sha256(str((n, seed)).encode()).hexdigest(),
     }
     paths.manifest.write_bytes(jsondoc.canonical_bytes(manifest))
     return paths

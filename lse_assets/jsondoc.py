@@ -13,6 +13,7 @@ to the file side before comparing and reports such runs as normalized, not as di
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 NUL = "\x00"
@@ -78,3 +79,27 @@ def database_bytes(raw: bytes) -> tuple[bytes, bool]:
         return raw, False
     document, normalized = database_form(raw)
     return (canonical_bytes(document), True) if normalized else (raw, False)
+
+
+def same_document(file_document: Any, db_document: Any) -> bool:
+    """Equal as JSON values. JSONB keeps numbers as decimals and writes them back without
+    an exponent, so 1e+300 in a file returns as a 301-digit integer; compare such numbers
+    by decimal value. Python's == (fast, in C) decides every other case."""
+    return file_document == db_document or _same_value(file_document, db_document)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return _decimal(a) == _decimal(b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_value(a[key], b[key]) for key in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same_value, a, b))
+    return type(a) is type(b) and a == b
+
+
+def _decimal(number: int | float) -> Decimal:
+    # repr() is the shortest text that reads back as the same float: what the file holds.
+    return Decimal(repr(number)) if isinstance(number, float) else Decimal(number)

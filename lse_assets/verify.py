@@ -1,7 +1,8 @@
 """Files versus database for one partition: a merge of two run-id-ordered streams.
 
 Memory holds one document per side at a time (plus the partition's trace ids); both
-sides are read once, the database side by a single streamed query.
+sides are read once, the database side by a single streamed query. Documents are
+compared as parsed values (lse_assets.jsondoc.same_document), after the NUL rule.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def compare(
             db_traces.add(row_item[1])
             if normalized:
                 report.normalized.add(file_id)
-            if document != row_item[2]:
+            if not jsondoc.same_document(document, row_item[2]):
                 report.differing.add(file_id)
             file_item, row_item = _next(file_iter), _next(row_iter)
     for trace_id in sorted(file_traces - db_traces):
