@@ -49,10 +49,12 @@ def timed(action: Callable[[], Any]) -> tuple[float, Any]:
 
 def child_peak_rss(module: str, *args: str) -> dict[str, Any]:
     """Run `python -m module args` and return the JSON it prints last (with its peak RSS)."""
-    output = subprocess.run(
-        [sys.executable, "-m", module, *args], check=True, capture_output=True, text=True
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args], capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        raise RuntimeError(f"{module} {args[0]} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def peak_rss_mib() -> float:

@@ -21,6 +21,7 @@ from resources.sample_langsmith import SampleLangSmithResource
 
 DAY = date(2025, 9, 13)
 PROJECT = "bench-project"
+_VERSION = 2  # bump when the generated runs change, to regenerate cached partitions
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -34,15 +35,13 @@ def write_partition(
 ) -> PartitionPaths:
     """A partition of `n` runs under `data_dir` (reused if it already holds exactly that)."""
     paths = PartitionPaths(data_dir, project, DAY)
-    if paths.manifest.exists() and json.loads(paths.manifest.read_bytes()).get("bench") == [
-        n,
-        seed,
-    ]:
+    marker = [n, seed, _VERSION]
+    if paths.manifest.exists() and json.loads(paths.manifest.read_bytes()).get("bench") == marker:
         return paths
     paths.runs_dir.mkdir(parents=True, exist_ok=True)
     for stale in paths.runs_dir.iterdir():
         stale.unlink()
-    rng = random.Random(seed)
+    rng = random.Random(f"{project}|{seed}")  # distinct partitions never share a run id
     template = _template()
     written = 0
     while written < n:
@@ -65,7 +64,7 @@ def write_partition(
         "format": runfiles.FORMAT,
         "project": project,
         "date": DAY.isoformat(),
-        "bench": [n, seed],
+        "bench": marker,
     }
     paths.manifest.write_bytes(jsondoc.canonical_bytes(manifest))
     return paths

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from lse_assets import jsondoc
+from lse_assets import jsondoc, runfiles
 from lse_assets.runfiles import PartitionPaths
 
 SAMPLE_SIZE = 20
@@ -28,8 +28,7 @@ def documents_for_load(
     paths: PartitionPaths, run_ids: list[str], tally: LoadTally
 ) -> Iterator[tuple[str, bytes]]:
     """(run_id, JSON bytes as the database must hold them) per file, in `run_ids` order."""
-    for run_id in run_ids:
-        raw = paths.run_file(run_id).read_bytes()
+    for run_id, raw in runfiles.iter_run_bytes(paths, run_ids):
         data, normalized = jsondoc.database_bytes(raw)
         if normalized:
             tally.normalized += 1

@@ -22,11 +22,20 @@ NUL_REPLACEMENT = "\ufffd"
 _NUL_ESCAPE = b"\\u0000"
 
 
+# Documents come from JSON, so they hold no cycles: skipping the cycle check makes the
+# encoder about a quarter faster.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True,
+    ensure_ascii=False,
+    separators=(",", ":"),
+    allow_nan=False,
+    check_circular=False,
+)
+
+
 def canonical_bytes(document: Any) -> bytes:
     try:
-        text = json.dumps(
-            document, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        )
+        text = _CANONICAL.encode(document)
     except ValueError as exc:
         raise ValueError(
             f"run document is not valid JSON ({exc}); NaN and Infinity are refused"

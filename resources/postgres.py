@@ -161,13 +161,19 @@ class PostgresResource(dg.ConfigurableResource):
         chunks, so client memory stays flat and the server works while the client parses."""
         with self.engine().connect() as connection:
             cursor = connection.connection.driver_connection.cursor()
-            yield cursor.stream(
+            rows = cursor.stream(
                 "SELECT run_id::text, trace_id::text, data FROM runs"
-                " WHERE project = %s AND run_date = %s ORDER BY run_id",
+                " WHERE project = %s AND run_date = %s ORDER BY runs.run_id",
                 (project, run_date),
                 binary=True,
                 size=500,
             )
+            try:
+                yield rows
+            finally:
+                # A stream left half-read holds the connection's lock: the pool's rollback
+                # would wait for it forever. Closing it cancels the query and drains it.
+                rows.close()
 
     def months(self) -> list[runs_partitions.MonthPartition]:
         with self.engine().connect() as connection:
