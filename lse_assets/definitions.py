@@ -5,11 +5,13 @@ from __future__ import annotations
 import dagster as dg
 
 from lse_assets import assets
+from lse_assets.alerts import build_check_failure_sensor
 from lse_assets.checks import ALL_CHECKS
 from lse_assets.settings import Settings, load_settings, secret_is_set
 from resources.archive_store import ArchiveStoreResource
 from resources.langsmith import LangSmithResource, MissingLangSmithKeyResource
 from resources.local_drive import LocalFolderDriveResource
+from resources.notifier import WebhookNotifier
 from resources.postgres import PostgresResource
 from resources.run_files import RunFilesResource
 from resources.run_source import RunSourceResource
@@ -54,12 +56,19 @@ def postgres(settings: Settings) -> PostgresResource:
     )
 
 
+def notifier() -> WebhookNotifier:
+    if secret_is_set("LSE_ALERT_WEBHOOK_URL"):
+        return WebhookNotifier(webhook_url=dg.EnvVar("LSE_ALERT_WEBHOOK_URL"))
+    return WebhookNotifier()
+
+
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     return {
         "langsmith": run_source(settings),
         "run_files": RunFilesResource(data_dir=str(settings.run_files_dir)),
         "drive": archive_store(settings),
         "postgres": postgres(settings),
+        "notifier": notifier(),
     }
 
 
@@ -67,5 +76,11 @@ defs = dg.Definitions(
     assets=ALL_ASSETS,
     asset_checks=ALL_CHECKS,
     jobs=[archive_day_job, verify_day_job],
+    sensors=[
+        build_check_failure_sensor(
+            include_warnings=load_settings().alert_warnings,
+            dagster_url=load_settings().dagster_url,
+        )
+    ],
     resources=build_resources(load_settings()),
 )

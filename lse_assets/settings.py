@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     source: Literal["langsmith", "sample"] = "langsmith"
     drive_folder_id: str | None = None
     drive_root_url: str | None = None
+    alert_warnings: bool = False  # LSE_ALERT_WARNINGS: announce WARN check failures too
+    dagster_url: str | None = None  # LSE_DAGSTER_URL: base URL of the UI, for run links
 
     @field_validator("projects", mode="before")
     @classmethod
