@@ -139,10 +139,15 @@ def slack_message(failure: CheckFailure, run_url: str | None) -> dict[str, Any]:
         if ids
     ]
     if sample_lines:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(sample_lines)}})
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(sample_lines)}}
+        )
     if run_url:
         blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{run_url}|Open the run>"}]}
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"<{run_url}|Open the run>"}],
+            }
         )
     return {"text": text, "blocks": blocks}
 

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
+from lse_assets.db_commands import db
+
 DEMO_PROJECTS = "demo-chatbot,demo-rag-agent"
 DEMO_DAYS = 3
 
@@ -59,6 +61,9 @@ def ui(demo_env: bool, dagster_args: tuple[str, ...]) -> None:
     click.echo(f"DAGSTER_HOME={home}")
     dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
     os.execv(dagster, [dagster, "dev", "-m", "lse_assets.definitions", *dagster_args])
+
+
+main.add_command(db)
 
 
 if __name__ == "__main__":

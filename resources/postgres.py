@@ -29,7 +29,7 @@ ALEMBIC_DIR = Path(__file__).resolve().parents[1] / "alembic"
 # trace_id is not sent: the database derives it from `data` (a generated column).
 COPY_COLUMNS = ("run_id", "project", "run_date", "data")
 _COPY_TYPES = ("uuid", "text", "date", "jsonb")
-_COPY_LINE = re.compile(r"line (\d+)")
+_COPY_LINE = re.compile(r"COPY \S+, line (\d+)")
 
 _engines: dict[str, sa.Engine] = {}
 _lock = threading.Lock()
@@ -66,6 +66,10 @@ def _already_json(data: bytes) -> bytes:
 
 class SliceRejectedError(ValueError):
     """The database refused a document of a slice (not JSON, or not a run of that slice)."""
+
+
+class LoadInterruptedError(RuntimeError):
+    """The connection was lost during a load (nothing was committed)."""
 
 
 def _rejected(error: psycopg.Error, run_ids: list[str]) -> SliceRejectedError:
@@ -112,6 +116,23 @@ class PostgresResource(dg.ConfigurableResource):
         """
         engine = self.engine()
         runs_partitions.ensure_month(engine, run_date)
+        try:
+            return self._replace_slice(engine, project, run_date, run_ids, documents)
+        except (psycopg.OperationalError, sa.exc.OperationalError) as error:
+            raise LoadInterruptedError(
+                f"lost the database connection while loading {project!r} {run_date} "
+                f"({type(error).__name__}); the previous rows of the slice are unchanged "
+                "(one transaction): run the load again"
+            ) from error
+
+    def _replace_slice(
+        self,
+        engine: sa.Engine,
+        project: str,
+        run_date: date,
+        run_ids: list[str],
+        documents: Iterable[tuple[str, bytes]],
+    ) -> int:
         with engine.begin() as connection:
             # Two loads of one slice at once would both delete, then collide on the key.
             connection.execute(
@@ -179,14 +200,20 @@ class PostgresResource(dg.ConfigurableResource):
         with self.engine().connect() as connection:
             return runs_partitions.list_months(connection)
 
-    def prune_months_before(
-        self, before: date, dry_run: bool = False
-    ) -> list[runs_partitions.MonthPartition]:
-        """Drop every monthly partition that ends on or before `before` (a first of month)."""
+    def count_rows(self, partitions: list[str]) -> dict[str, int]:
+        """Exact row counts of monthly partitions (by name, as `months()` lists them)."""
+        with self.engine().connect() as connection:
+            return {
+                name: connection.execute(sa.text(f'SELECT count(*) FROM "{name}"')).scalar_one()
+                for name in partitions
+            }
+
+    def prune_months_before(self, before: date) -> list[runs_partitions.MonthPartition]:
+        """Drop, in one transaction, every monthly partition that ends on or before
+        `before` (the first day of a month)."""
         with self.engine().begin() as connection:
             months = runs_partitions.months_before(connection, before)
-            if not dry_run:
-                runs_partitions.drop_months(connection, months)
+            runs_partitions.drop_months(connection, months)
             return months
 
     def execute(self, statement: str, **params: Any) -> list[tuple[Any, ...]]:

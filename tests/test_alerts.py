@@ -41,7 +41,9 @@ def test_a_failed_check_reaches_the_webhook_once_even_after_an_outage(
 ):
     resources = local_resources(tmp_path, postgres)
     assert materialize(PROJECT_A, DAY, resources, instance=instance).success  # all checks pass
-    victim = postgres.execute("SELECT run_id::text FROM runs WHERE project = :p LIMIT 1", p=PROJECT_A)
+    victim = postgres.execute(
+        "SELECT run_id::text FROM runs WHERE project = :p LIMIT 1", p=PROJECT_A
+    )
     postgres.execute(
         "UPDATE runs SET data = jsonb_set(data, '{name}', '\"tampered\"') WHERE run_id = :id",
         id=victim[0][0],

@@ -50,7 +50,11 @@ def test_a_check_still_running_holds_the_watermark_and_later_failures_are_not_re
 
 def test_an_outage_keeps_the_unsent_failure_and_everything_after_it():
     outbox = Outbox()
-    records = [Candidate(1, failure=failure("c1")), Candidate(2), Candidate(3, failure=failure("c3"))]
+    records = [
+        Candidate(1, failure=failure("c1")),
+        Candidate(2),
+        Candidate(3, failure=failure("c3")),
+    ]
     outbox.down = True
     down = run_tick(AlertCursor(), records, outbox)
     assert outbox.sent == [] and down.cursor.settled_through == 0

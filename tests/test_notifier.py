@@ -32,7 +32,7 @@ def test_a_webhook_that_is_down_is_retried_then_reported_without_its_url():
 def test_a_refused_message_is_not_retried():
     with webhook_receiver() as receiver:
         receiver.status = 404  # a revoked Slack webhook answers 404
-        with pytest.raises(NotifierError, match="HTTP 404.*LSE_ALERT_WEBHOOK_URL"):
+        with pytest.raises(NotifierError, match=r"HTTP 404.*LSE_ALERT_WEBHOOK_URL"):
             WebhookNotifier(webhook_url=receiver.url, attempts=3).send("x")
     assert receiver.refused == 1
 
