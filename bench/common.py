@@ -17,13 +17,13 @@ import sqlalchemy as sa
 
 from resources import embedded_postgres
 
-CACHE = Path(tempfile.gettempdir()) / "lse-bench"
+CACHE = Path(tempfile.gettempdir()) / "lse-db-bench"  # generated runs, reused across runs
 
 
 @contextmanager
 def fresh_database() -> Iterator[str]:
     """A new embedded server (short path: Unix sockets allow ~107 bytes), removed after."""
-    data_dir = Path(tempfile.mkdtemp(prefix="lse-bench-pg-"))
+    data_dir = Path(tempfile.mkdtemp(prefix="lse-db-bench-pg-"))
     url = embedded_postgres.embedded_url(data_dir)
     try:
         yield url
@@ -58,6 +58,14 @@ def child_peak_rss(module: str, *args: str) -> dict[str, Any]:
 
 
 def peak_rss_mib() -> float:
+    """This process's peak resident memory. On Linux, VmHWM of /proc/self/status: unlike
+    getrusage's ru_maxrss, it does not inherit the parent's peak across fork and exec."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     import resource
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

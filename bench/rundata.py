@@ -1,7 +1,7 @@
 """Realistic partitions for the benchmarks, written fast.
 
 The sample twin's day (trace trees of CHAIN/LLM/TOOL/RETRIEVER runs, feedback, unicode,
-~0.7 % of runs over 100 KB, some holding U+0000) is cloned with fresh UUIDs until the
+~1 % of runs over 100 KB, some holding U+0000) is cloned with fresh UUIDs until the
 partition has `n` runs. Files are written without the per-file fsync of raw_runs: the
 benchmarks measure loading and verifying, not durable writing.
 """
