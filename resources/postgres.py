@@ -110,7 +110,7 @@ class PostgresResource(dg.ConfigurableResource):
 
         `documents` are (run_id, JSON bytes) in the order of `run_ids`, sent by binary COPY
         as they are (the server parses each once). Rows of these run ids filed under
-        another slice are removed too, so a run that moved is never held twice. Readers see
+        another project are removed too, so a run that moved is never held twice. Readers see
         the old slice until the commit; on any error (a refused document, a lost
         connection) nothing changes.
         """
@@ -139,14 +139,17 @@ class PostgresResource(dg.ConfigurableResource):
                 sa.text("SELECT pg_advisory_xact_lock(hashtext(:project), :day)"),
                 {"project": project, "day": run_date.toordinal()},
             )
-            connection.execute(
-                sa.text("DELETE FROM runs WHERE project = :project AND run_date = :run_date"),
-                {"project": project, "run_date": run_date},
-            )
+            # The slice, and these run ids under another project. Only this day's month is
+            # searched: a run's run_date is its trace's start day (CHECKed against its
+            # document), so the same run id is never filed under another day, and a search
+            # of every month would read the whole table on every load.
             try:
                 connection.execute(
-                    sa.text("DELETE FROM runs WHERE run_id = ANY(CAST(:run_ids AS uuid[]))"),
-                    {"run_ids": run_ids},
+                    sa.text(
+                        "DELETE FROM runs WHERE run_date = :run_date"
+                        " AND (project = :project OR run_id = ANY(CAST(:run_ids AS uuid[])))"
+                    ),
+                    {"project": project, "run_date": run_date, "run_ids": run_ids},
                 )
             except sa.exc.DataError as error:
                 raise SliceRejectedError(

@@ -7,8 +7,8 @@ as a table. Monthly (not daily) keeps the partition count in the hundreds after 
 
 A unique key on a partitioned table must contain the partition column, so the primary
 key becomes (run_id, run_date). run_date is derived from the run's own document (CHECK
-below), so a run id still has exactly one run_date; the load removes a run id from every
-other slice before copying it in (resources/postgres.py).
+below), so a run id still has exactly one run_date; the load removes a run id from the
+other projects of that day before copying it in (resources/postgres.py).
 
 `trace_id` becomes a stored generated column, `(data->>'trace_id')::uuid`: the database
 derives it from the document, so it cannot disagree with it (an explicit value is
