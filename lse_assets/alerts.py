@@ -12,6 +12,8 @@ import time
 from collections.abc import Iterable, Sequence
 
 import dagster as dg
+
+# Not exported by `dagster` in 1.13; the records come from the public event log storage API.
 from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecord,
     AssetCheckExecutionRecordStatus,

@@ -146,10 +146,12 @@ class PostgresResource(dg.ConfigurableResource):
             try:
                 connection.execute(
                     sa.text(
-                        "DELETE FROM runs WHERE run_date = :run_date"
-                        " AND (project = :project OR run_id = ANY(CAST(:run_ids AS uuid[])))"
+                        "DELETE FROM runs WHERE run_date = :run_date AND (project = :project"
+                        " OR run_id = ANY(CAST(string_to_array(:run_ids, ',') AS uuid[])))"
                     ),
-                    {"project": project, "run_date": run_date, "run_ids": run_ids},
+                    # One string, not a list parameter: adapting 100,000 list items costs
+                    # the client ~30 MB at once; the joined ids are 3.7 MB.
+                    {"project": project, "run_date": run_date, "run_ids": ",".join(run_ids)},
                 )
             except sa.exc.DataError as error:
                 raise SliceRejectedError(
