@@ -31,6 +31,12 @@ COPY_COLUMNS = ("run_id", "project", "run_date", "data")
 _COPY_TYPES = ("uuid", "text", "date", "jsonb")
 _COPY_LINE = re.compile(r"COPY \S+, line (\d+)")
 
+# The slice, and these run ids under another project that day (see replace_slice).
+DELETE_SLICE = (
+    "DELETE FROM runs WHERE run_date = :run_date AND (project = :project"
+    " OR run_id = ANY(CAST(string_to_array(:run_ids, ',') AS uuid[])))"
+)
+
 _engines: dict[str, sa.Engine] = {}
 _lock = threading.Lock()
 
@@ -145,10 +151,7 @@ class PostgresResource(dg.ConfigurableResource):
             # of every month would read the whole table on every load.
             try:
                 connection.execute(
-                    sa.text(
-                        "DELETE FROM runs WHERE run_date = :run_date AND (project = :project"
-                        " OR run_id = ANY(CAST(string_to_array(:run_ids, ',') AS uuid[])))"
-                    ),
+                    sa.text(DELETE_SLICE),
                     # One string, not a list parameter: adapting 100,000 list items costs
                     # the client ~30 MB at once; the joined ids are 3.7 MB.
                     {"project": project, "run_date": run_date, "run_ids": ",".join(run_ids)},

@@ -10,7 +10,12 @@ import pytest
 
 from lse_assets import dbrows, runfiles
 from lse_assets.runfiles import PartitionPaths
-from resources.postgres import LoadInterruptedError, PostgresResource, SliceRejectedError
+from resources.postgres import (
+    DELETE_SLICE,
+    LoadInterruptedError,
+    PostgresResource,
+    SliceRejectedError,
+)
 from resources.sample_langsmith import SampleLangSmithResource
 from tests.conftest import PROJECT_A, PROJECT_B
 from tests.dbfixtures import slice_snapshot
@@ -236,6 +241,19 @@ def test_a_project_and_day_lookup_uses_an_index_on_one_month(postgres):
     assert not [node for node in nodes if node["Node Type"] == "Seq Scan"]
     assert {node.get("Relation Name") for node in nodes} - {None} == {"runs_2025_09"}
     assert any(node.get("Index Name", "").endswith("project_run_date_idx") for node in nodes)
+
+    # The load's delete reads that one day through indexes too, not the whole month.
+    ids = ",".join(row[0] for row in postgres.execute("SELECT run_id::text FROM runs LIMIT 300"))
+    delete_plan = postgres.execute(
+        f"EXPLAIN (FORMAT JSON) {DELETE_SLICE}",
+        run_date=date(2025, 9, 12),
+        project="p3",
+        run_ids=ids,
+    )[0][0][0]["Plan"]
+    nodes.clear()
+    walk(delete_plan)
+    assert not [node for node in nodes if node["Node Type"] == "Seq Scan"]
+    assert {node.get("Relation Name") for node in nodes} - {None} == {"runs", "runs_2025_09"}
 
 
 def test_the_sensor_and_resources_are_wired_in_the_code_location():
