@@ -125,13 +125,14 @@ def db_runs(
     partition = partition_of(context)
     paths = run_files.paths(partition.project, partition.day)
     runfiles.read_manifest(paths)  # a clear error when raw_runs never ran
+    run_ids = runfiles.run_ids_on_disk(paths)
     tally = dbrows.LoadTally()
     started = time.perf_counter()
     written = postgres.replace_slice(
         partition.project,
         partition.day,
-        runfiles.run_ids_on_disk(paths),
-        dbrows.rows_for_load(paths, tally),
+        run_ids,
+        dbrows.documents_for_load(paths, run_ids, tally),
     )
     seconds = time.perf_counter() - started
     return dg.MaterializeResult(
@@ -141,7 +142,7 @@ def db_runs(
             "bytes": tally.bytes,
             "seconds": round(seconds, 3),
             "rows_per_second": round(written / seconds, 1) if seconds else 0.0,
-            "nul_normalized_runs": len(tally.normalized_run_ids),
-            "nul_normalized_sample": tally.normalized_run_ids[:20],
+            "nul_normalized_runs": tally.normalized,
+            "nul_normalized_sample": dg.MetadataValue.json(tally.normalized_sample),
         }
     )

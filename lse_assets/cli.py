@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from lse_assets.db_commands import db
+
 DEMO_PROJECTS = "demo-chatbot,demo-rag-agent"
 DEMO_DAYS = 3
 
@@ -269,6 +271,9 @@ def import_legacy(path: Path, project: str, force: bool, load_db: bool) -> None:
     if load_db and report.days:
         _use_instance_home()
         sys.exit(0 if load_days(console, project, list(report.days), resources) else 1)
+
+
+main.add_command(db)
 
 
 if __name__ == "__main__":

@@ -1,35 +1,39 @@
-"""From a partition's files to `runs` rows, applying the NUL rule (lse_assets.jsondoc)."""
+"""From a partition's files to the documents of its `runs` rows (NUL rule: lse_assets.jsondoc).
+
+Files are not parsed here: the database parses each document once, derives trace_id
+from it and CHECKs run_id and run_date against it (alembic/versions), so a file that is
+not a valid run of its partition is refused there, naming the run.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from lse_assets import jsondoc, runfiles
 from lse_assets.runfiles import PartitionPaths
+
+SAMPLE_SIZE = 20
 
 
 @dataclass
 class LoadTally:
     rows: int = 0
     bytes: int = 0
-    normalized_run_ids: list[str] = field(default_factory=list)
+    normalized: int = 0
+    normalized_sample: list[str] = field(default_factory=list)  # the first SAMPLE_SIZE
 
 
-def rows_for_load(paths: PartitionPaths, tally: LoadTally) -> Iterator[tuple[Any, ...]]:
-    """(run_id, trace_id, project, run_date, json text) per file, in run-id order."""
-    for run_id, raw in runfiles.iter_run_bytes(paths):
-        document, normalized = jsondoc.database_form(raw)
-        if document.get("id") != run_id:
-            raise ValueError(
-                f"{paths.run_file(run_id)} holds run {document.get('id')!r}; a run file must be "
-                "named after its run id (re-materialize raw_runs for this partition)"
-            )
-        text = json.dumps(document, ensure_ascii=False) if normalized else raw.decode("utf-8")
+def documents_for_load(
+    paths: PartitionPaths, run_ids: list[str], tally: LoadTally
+) -> Iterator[tuple[str, bytes]]:
+    """(run_id, JSON bytes as the database must hold them) per file, in `run_ids` order."""
+    for run_id, raw in runfiles.iter_run_bytes(paths, run_ids):
+        data, normalized = jsondoc.database_bytes(raw)
         if normalized:
-            tally.normalized_run_ids.append(run_id)
+            tally.normalized += 1
+            if len(tally.normalized_sample) < SAMPLE_SIZE:
+                tally.normalized_sample.append(run_id)
         tally.rows += 1
         tally.bytes += len(raw)
-        yield run_id, document.get("trace_id"), paths.project, paths.day, text
+        yield run_id, data

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from lse_assets.alerts import build_check_failure_sensor
 from lse_assets.automation import build_schedules
 from lse_assets.checks import ALL_CHECKS
 from lse_assets.jobs import ALL_ASSETS, archive_day_job, verify_day_job
@@ -12,6 +13,7 @@ from resources.archive_store import ArchiveStoreResource
 from resources.google_drive import GoogleDriveResource
 from resources.langsmith import LangSmithResource, MissingLangSmithKeyResource
 from resources.local_drive import LocalFolderDriveResource
+from resources.notifier import WebhookNotifier
 from resources.postgres import PostgresResource
 from resources.run_files import RunFilesResource
 from resources.run_source import RunSourceResource
@@ -55,12 +57,19 @@ def postgres(settings: Settings) -> PostgresResource:
     )
 
 
+def notifier() -> WebhookNotifier:
+    if secret_is_set("LSE_ALERT_WEBHOOK_URL"):
+        return WebhookNotifier(webhook_url=dg.EnvVar("LSE_ALERT_WEBHOOK_URL"))
+    return WebhookNotifier()
+
+
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     return {
         "langsmith": run_source(settings),
         "run_files": RunFilesResource(data_dir=str(settings.run_files_dir)),
         "drive": archive_store(settings),
         "postgres": postgres(settings),
+        "notifier": notifier(),
     }
 
 
@@ -69,6 +78,12 @@ defs = dg.Definitions(
     asset_checks=ALL_CHECKS,
     jobs=[archive_day_job, verify_day_job],
     schedules=build_schedules(load_settings()),
+    sensors=[
+        build_check_failure_sensor(
+            include_warnings=load_settings().alert_warnings,
+            dagster_url=load_settings().dagster_url,
+        )
+    ],
     resources=build_resources(load_settings()),
     # A partition's steps are I/O-bound and stream; one process per run (not per step) saves
     # seconds of start-up per step and a Python interpreter's memory per step.

@@ -13,6 +13,7 @@ to the file side before comparing and reports such runs as normalized, not as di
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 NUL = "\x00"
@@ -21,11 +22,20 @@ NUL_REPLACEMENT = "\ufffd"
 _NUL_ESCAPE = b"\\u0000"
 
 
+# Documents come from JSON, so they hold no cycles: skipping the cycle check makes the
+# encoder about a quarter faster.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True,
+    ensure_ascii=False,
+    separators=(",", ":"),
+    allow_nan=False,
+    check_circular=False,
+)
+
+
 def canonical_bytes(document: Any) -> bytes:
     try:
-        text = json.dumps(
-            document, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        )
+        text = _CANONICAL.encode(document)
     except ValueError as exc:
         raise ValueError(
             f"run document is not valid JSON ({exc}); NaN and Infinity are refused"
@@ -68,3 +78,37 @@ def database_form(raw: bytes) -> tuple[Any, bool]:
     if not may_contain_nul(raw):
         return document, False
     return replace_nul(document)
+
+
+def database_bytes(raw: bytes) -> tuple[bytes, bool]:
+    """The JSON text the database must receive for a file's bytes, and whether the NUL
+    rule changed it. Without an escaped NUL the file's own bytes go as they are (no
+    parse on the client: the server parses them once, into JSONB)."""
+    if not may_contain_nul(raw):
+        return raw, False
+    document, normalized = database_form(raw)
+    return (canonical_bytes(document), True) if normalized else (raw, False)
+
+
+def same_document(file_document: Any, db_document: Any) -> bool:
+    """Equal as JSON values. JSONB keeps numbers as decimals and writes them back without
+    an exponent, so 1e+300 in a file returns as a 301-digit integer; compare such numbers
+    by decimal value. Python's == (fast, in C) decides every other case."""
+    return file_document == db_document or _same_value(file_document, db_document)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return _decimal(a) == _decimal(b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_value(a[key], b[key]) for key in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same_value, a, b))
+    return type(a) is type(b) and a == b
+
+
+def _decimal(number: int | float) -> Decimal:
+    # repr() is the shortest text that reads back as the same float: what the file holds.
+    return Decimal(repr(number)) if isinstance(number, float) else Decimal(number)

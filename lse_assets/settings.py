@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     step_retry_delay_seconds: int = Field(default=60, ge=0)
     drive_subject: str | None = None
     drive_scope: Literal["drive.file", "drive"] = "drive.file"
+    alert_warnings: bool = False  # LSE_ALERT_WARNINGS: announce WARN check failures too
+    dagster_url: str | None = None  # LSE_DAGSTER_URL: base URL of the UI, for run links
 
     @field_validator("projects", mode="before")
     @classmethod

@@ -6,7 +6,9 @@ applies pending migrations the first time it connects in a process.
 
 from __future__ import annotations
 
+import re
 import threading
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -14,15 +16,26 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import psycopg
 import sqlalchemy as sa
 from alembic.config import Config
+from psycopg.types.json import Jsonb
 from pydantic import Field
 
 from alembic import command
-from resources import embedded_postgres
+from resources import embedded_postgres, runs_partitions
 
 ALEMBIC_DIR = Path(__file__).resolve().parents[1] / "alembic"
-RUN_COLUMNS = ("run_id", "trace_id", "project", "run_date", "data")
+# trace_id is not sent: the database derives it from `data` (a generated column).
+COPY_COLUMNS = ("run_id", "project", "run_date", "data")
+_COPY_TYPES = ("uuid", "text", "date", "jsonb")
+_COPY_LINE = re.compile(r"COPY \S+, line (\d+)")
+
+# The slice, and these run ids under another project that day (see replace_slice).
+DELETE_SLICE = (
+    "DELETE FROM runs WHERE run_date = :run_date AND (project = :project"
+    " OR run_id = ANY(CAST(string_to_array(:run_ids, ',') AS uuid[])))"
+)
 
 _engines: dict[str, sa.Engine] = {}
 _lock = threading.Lock()
@@ -53,6 +66,32 @@ def _engine_for(url: str) -> sa.Engine:
         return _engines[url]
 
 
+def _already_json(data: bytes) -> bytes:
+    return data
+
+
+class SliceRejectedError(ValueError):
+    """The database refused a document of a slice (not JSON, or not a run of that slice)."""
+
+
+class LoadInterruptedError(RuntimeError):
+    """The connection was lost during a load (nothing was committed)."""
+
+
+def _rejected(error: psycopg.Error, run_ids: list[str]) -> SliceRejectedError:
+    # The COPY context names the line; rows go in run_ids order, so line n is run n.
+    line = _COPY_LINE.search(error.diag.context or "")
+    which = "a run"
+    if line and 0 < int(line.group(1)) <= len(run_ids):
+        which = f"run {run_ids[int(line.group(1)) - 1]}"
+    return SliceRejectedError(
+        f"the database rejected {which}: {error.diag.message_primary}. Its file is not a valid "
+        "run of this partition (not JSON, no trace_id, or an id or day that disagrees with "
+        "its document); the slice was left as it was. Re-materialize raw_runs for this "
+        "partition."
+    )
+
+
 class PostgresResource(dg.ConfigurableResource):
     """The application database. Without `database_url`, the embedded server under LSE_HOME."""
 
@@ -67,43 +106,123 @@ class PostgresResource(dg.ConfigurableResource):
         return _engine_for(embedded_postgres.embedded_url(Path(self.embedded_dir)))
 
     def replace_slice(
-        self, project: str, run_date: date, run_ids: list[str], rows: Iterable[tuple[Any, ...]]
+        self,
+        project: str,
+        run_date: date,
+        run_ids: list[str],
+        documents: Iterable[tuple[str, bytes]],
     ) -> int:
-        """Make the (project, run_date) slice exactly `rows`, in one transaction.
+        """Make the (project, run_date) slice exactly `documents`, in one transaction.
 
-        Rows of these run ids filed under another slice are removed too, so a run whose
-        trace moved days is never held twice. On any error nothing changes.
+        `documents` are (run_id, JSON bytes) in the order of `run_ids`, sent by binary COPY
+        as they are (the server parses each once). Rows of these run ids filed under
+        another project are removed too, so a run that moved is never held twice. Readers see
+        the old slice until the commit; on any error (a refused document, a lost
+        connection) nothing changes.
         """
-        with self.engine().begin() as connection:
+        engine = self.engine()
+        runs_partitions.ensure_month(engine, run_date)
+        try:
+            return self._replace_slice(engine, project, run_date, run_ids, documents)
+        except (psycopg.OperationalError, sa.exc.OperationalError) as error:
+            raise LoadInterruptedError(
+                f"lost the database connection while loading {project!r} {run_date} "
+                f"({type(error).__name__}); the previous rows of the slice are unchanged "
+                "(one transaction): run the load again"
+            ) from error
+
+    def _replace_slice(
+        self,
+        engine: sa.Engine,
+        project: str,
+        run_date: date,
+        run_ids: list[str],
+        documents: Iterable[tuple[str, bytes]],
+    ) -> int:
+        with engine.begin() as connection:
+            # Two loads of one slice at once would both delete, then collide on the key.
             connection.execute(
-                sa.text(
-                    "DELETE FROM runs WHERE (project = :project AND run_date = :run_date)"
-                    " OR run_id = ANY(CAST(:run_ids AS uuid[]))"
-                ),
-                {"project": project, "run_date": run_date, "run_ids": run_ids},
+                sa.text("SELECT pg_advisory_xact_lock(hashtext(:project), :day)"),
+                {"project": project, "day": run_date.toordinal()},
             )
+            # The slice, and these run ids under another project. Only this day's month is
+            # searched: a run's run_date is its trace's start day (CHECKed against its
+            # document), so the same run id is never filed under another day, and a search
+            # of every month would read the whole table on every load.
+            try:
+                connection.execute(
+                    sa.text(DELETE_SLICE),
+                    # One string, not a list parameter: adapting 100,000 list items costs
+                    # the client ~30 MB at once; the joined ids are 3.7 MB.
+                    {"project": project, "run_date": run_date, "run_ids": ",".join(run_ids)},
+                )
+            except sa.exc.DataError as error:
+                raise SliceRejectedError(
+                    f"a run file of {project!r} {run_date} is not named <run id>.json "
+                    f"({error.orig.diag.message_primary}); re-materialize raw_runs"
+                ) from None
             cursor = connection.connection.driver_connection.cursor()
             written = 0
-            with cursor.copy(f"COPY runs ({', '.join(RUN_COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-                    written += 1
+            try:
+                with cursor.copy(
+                    f"COPY runs ({', '.join(COPY_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+                ) as copy:
+                    copy.set_types(_COPY_TYPES)
+                    for run_id, data in documents:
+                        copy.write_row(
+                            (
+                                uuid.UUID(run_id),
+                                project,
+                                run_date,
+                                Jsonb(data, dumps=_already_json),
+                            )
+                        )
+                        written += 1
+            except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as error:
+                raise _rejected(error, run_ids) from None
             return written
 
     @contextmanager
     def slice_reader(
         self, project: str, run_date: date
     ) -> Iterator[Iterator[tuple[str, str, Any]]]:
-        """(run_id, trace_id, data) of a slice in run-id order, streamed by a server cursor."""
+        """(run_id, trace_id, data) of a slice in run-id order: one query, streamed in
+        chunks, so client memory stays flat and the server works while the client parses."""
         with self.engine().connect() as connection:
-            result = connection.execution_options(stream_results=True, yield_per=1000).execute(
-                sa.text(
-                    "SELECT run_id::text, trace_id::text, data FROM runs"
-                    " WHERE project = :project AND run_date = :run_date ORDER BY run_id"
-                ),
-                {"project": project, "run_date": run_date},
+            cursor = connection.connection.driver_connection.cursor()
+            rows = cursor.stream(
+                "SELECT run_id::text, trace_id::text, data FROM runs"
+                " WHERE project = %s AND run_date = %s ORDER BY runs.run_id",
+                (project, run_date),
+                binary=True,
+                size=500,
             )
-            yield (tuple(row) for row in result)
+            try:
+                yield rows
+            finally:
+                # A stream left half-read holds the connection's lock: the pool's rollback
+                # would wait for it forever. Closing it cancels the query and drains it.
+                rows.close()
+
+    def months(self) -> list[runs_partitions.MonthPartition]:
+        with self.engine().connect() as connection:
+            return runs_partitions.list_months(connection)
+
+    def count_rows(self, partitions: list[str]) -> dict[str, int]:
+        """Exact row counts of monthly partitions (by name, as `months()` lists them)."""
+        with self.engine().connect() as connection:
+            return {
+                name: connection.execute(sa.text(f'SELECT count(*) FROM "{name}"')).scalar_one()
+                for name in partitions
+            }
+
+    def prune_months_before(self, before: date) -> list[runs_partitions.MonthPartition]:
+        """Drop, in one transaction, every monthly partition that ends on or before
+        `before` (the first day of a month)."""
+        with self.engine().begin() as connection:
+            months = runs_partitions.months_before(connection, before)
+            runs_partitions.drop_months(connection, months)
+            return months
 
     def execute(self, statement: str, **params: Any) -> list[tuple[Any, ...]]:
         """Run one SQL statement in its own transaction (for operators' tools and tests)."""

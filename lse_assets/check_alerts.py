@@ -1,0 +1,160 @@
+"""Which failed check evaluations to announce, the message for each, and what was sent.
+
+The check execution records of the instance carry increasing ids, assigned when a check
+is *planned*; the evaluation arrives later. So the cursor is a watermark plus the ids
+above it already sent: every record at or below `settled_through` is sent or needs no
+message, and a record still in progress (or unsent because the webhook was down) holds
+the watermark back, so nothing is skipped and nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_COUNT_FIELDS = 10  # Slack shows at most 10 fields in a section
+MAX_SAMPLE_IDS = 5
+
+
+@dataclass(frozen=True)
+class AlertCursor:
+    settled_through: int = 0
+    sent: frozenset[int] = frozenset()
+
+    def to_json(self) -> str:
+        return json.dumps({"settled_through": self.settled_through, "sent": sorted(self.sent)})
+
+    @classmethod
+    def from_json(cls, text: str | None) -> AlertCursor | None:
+        if not text:
+            return None
+        data = json.loads(text)
+        return cls(settled_through=int(data["settled_through"]), sent=frozenset(data["sent"]))
+
+
+@dataclass(frozen=True)
+class CheckFailure:
+    asset: str
+    check: str
+    partition: str | None
+    severity: str
+    counts: Mapping[str, float]
+    samples: Mapping[str, list[str]]
+    run_id: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One check execution record: in progress, done and worth a message, or done."""
+
+    record_id: int
+    in_progress: bool = False
+    failure: CheckFailure | None = None
+
+
+@dataclass
+class TickOutcome:
+    cursor: AlertCursor
+    sent: int = 0
+    error: str | None = None
+    failures_waiting: list[int] = field(default_factory=list)
+
+
+def run_tick(
+    cursor: AlertCursor,
+    candidates: Iterable[Candidate],
+    send: Callable[[CheckFailure], None],
+) -> TickOutcome:
+    """Send every failure not sent yet, oldest first; stop at the first send that fails
+    (the webhook is down: the rest waits for the next tick). `send` raises on failure."""
+    sent = set(cursor.sent)
+    outcome = TickOutcome(cursor=cursor)
+    unsettled: list[int] = []
+    highest = cursor.settled_through
+    for candidate in sorted(candidates, key=lambda c: c.record_id):
+        if candidate.record_id <= cursor.settled_through:
+            continue
+        highest = max(highest, candidate.record_id)
+        if candidate.record_id in sent:
+            continue
+        if candidate.in_progress:
+            unsettled.append(candidate.record_id)
+        elif candidate.failure is not None:
+            if outcome.error is None:
+                try:
+                    send(candidate.failure)
+                except Exception as error:
+                    outcome.error = str(error)
+                else:
+                    sent.add(candidate.record_id)
+                    outcome.sent += 1
+                    continue
+            unsettled.append(candidate.record_id)
+            outcome.failures_waiting.append(candidate.record_id)
+    settled_through = min(unsettled) - 1 if unsettled else highest
+    outcome.cursor = AlertCursor(
+        settled_through=settled_through,
+        sent=frozenset(record_id for record_id in sent if record_id > settled_through),
+    )
+    return outcome
+
+
+def slack_message(failure: CheckFailure, run_url: str | None) -> dict[str, Any]:
+    """A Slack-compatible payload: a plain `text` fallback plus Block Kit sections."""
+    where = f"{failure.asset} [{failure.partition}]" if failure.partition else failure.asset
+    nonzero = {key: value for key, value in failure.counts.items() if value}
+    summary = ", ".join(f"{key}={_number(value)}" for key, value in nonzero.items())
+    text = f"Check {failure.check} failed ({failure.severity}) on {where}" + (
+        f": {summary}" if summary else ""
+    )
+    if run_url:
+        text += f" - {run_url}"
+    lines = [
+        f"*Check failed:* `{failure.check}` on `{failure.asset}`",
+        f"*Partition:* `{failure.partition}`" if failure.partition else "*Partition:* none",
+        f"*Severity:* {failure.severity}",
+    ]
+    if failure.description:
+        lines.append(failure.description)
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}
+    ]
+    ordered = sorted(failure.counts.items(), key=lambda item: (not item[1], item[0]))
+    if ordered:
+        blocks.append(
+            {
+                "type": "section",
+                "fields": [
+                    {"type": "mrkdwn", "text": f"*{key}*\n{_number(value)}"}
+                    for key, value in ordered[:MAX_COUNT_FIELDS]
+                ],
+            }
+        )
+    sample_lines = [
+        f"*{kind}*: " + ", ".join(f"`{item}`" for item in ids[:MAX_SAMPLE_IDS])
+        for kind, ids in failure.samples.items()
+        if ids
+    ]
+    if sample_lines:
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(sample_lines)}}
+        )
+    if run_url:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"<{run_url}|Open the run>"}],
+            }
+        )
+    return {"text": text, "blocks": blocks}
+
+
+def run_url(dagster_url: str | None, run_id: str) -> str | None:
+    return f"{dagster_url.rstrip('/')}/runs/{run_id}" if dagster_url else None
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
