@@ -8,6 +8,7 @@ from lse_assets.alerts import build_check_failure_sensor
 from lse_assets.automation import build_schedules
 from lse_assets.checks import ALL_CHECKS
 from lse_assets.jobs import ALL_ASSETS, archive_day_job, verify_day_job
+from lse_assets.retention_alarm import build_retention_alarm
 from lse_assets.settings import Settings, load_settings, secret_is_set
 from resources.archive_store import ArchiveStoreResource
 from resources.google_drive import GoogleDriveResource
@@ -82,7 +83,8 @@ defs = dg.Definitions(
         build_check_failure_sensor(
             include_warnings=load_settings().alert_warnings,
             dagster_url=load_settings().dagster_url,
-        )
+        ),
+        build_retention_alarm(load_settings(), dagster_url=load_settings().dagster_url),
     ],
     resources=build_resources(load_settings()),
     # A partition's steps are I/O-bound and stream; one process per run (not per step) saves

@@ -56,3 +56,8 @@ def alarm_message(risks: list[AtRisk], dagster_url: str | None) -> dict:
         link = f"{dagster_url.rstrip('/')}/assets/raw_runs?view=partitions"
         text += f"\n<{link}|Open raw_runs partitions>"
     return {"text": text}
+
+
+def announcement_keys(risks: list[AtRisk]) -> set[str]:
+    """What was announced: a partition in a state (announced again if its state changes)."""
+    return {f"{risk.key}={risk.status.summary}" for risk in risks}

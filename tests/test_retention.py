@@ -35,3 +35,41 @@ def test_unarchived_and_failed_days_are_at_risk_archived_ones_are_not():
     assert "`2025-09-07|b`: not archived" in text and "`2025-09-08|a`: failed" in text
     assert text.index("2025-09-07|b") < text.index("2025-09-08|a")
     assert "http://dagster:3000/assets/raw_runs" in text
+
+
+def test_the_alarm_names_unarchived_days_once_and_survives_a_webhook_outage(tmp_path, postgres):
+    import dagster as dg
+
+    from lse_assets.retention_alarm import build_retention_alarm
+    from resources.notifier import WebhookNotifier
+    from tests.helpers import local_resources, materialize
+    from tests.webhook import webhook_receiver
+
+    settings = Settings(projects=["proj-a"], start_date=date(2025, 1, 1))  # 14 / 10 days
+    sensor = build_retention_alarm(settings, "http://dagster:3000", today=lambda: TODAY)
+    archived = date(2025, 9, 8)  # 12 days old; 9-6, 9-7, 9-9, 9-10 are not archived
+    with dg.instance_for_test() as instance, webhook_receiver() as receiver:
+        assert materialize(
+            "proj-a", archived, local_resources(tmp_path, postgres), instance=instance
+        ).success
+
+        def tick(cursor):
+            notifier = WebhookNotifier(webhook_url=receiver.url, attempts=1)
+            context = dg.build_sensor_context(
+                instance=instance, cursor=cursor, resources={"notifier": notifier}
+            )
+            return sensor.evaluate_tick(context)
+
+        receiver.status = 503
+        down = tick(None)
+        receiver.status = 200
+        up = tick(down.cursor)
+        again = tick(up.cursor)
+
+    assert receiver.refused == 1 and "not sent yet" in down.skip_message
+    assert len(receiver.messages) == 1
+    text = receiver.messages[0]["text"]
+    for day in ("2025-09-06", "2025-09-07", "2025-09-09", "2025-09-10"):
+        assert f"`{day}|proj-a`: not archived" in text
+    assert "2025-09-08" not in text
+    assert "0 newly announced" in again.skip_message
