@@ -204,6 +204,13 @@ class PostgresResource(dg.ConfigurableResource):
                 # would wait for it forever. Closing it cancels the query and drains it.
                 rows.close()
 
+    def slice_row_count(self, project: str, run_date: date) -> int:
+        with self.engine().connect() as connection:
+            return connection.execute(
+                sa.text("SELECT count(*) FROM runs WHERE project = :p AND run_date = :d"),
+                {"p": project, "d": run_date},
+            ).scalar_one()
+
     def months(self) -> list[runs_partitions.MonthPartition]:
         with self.engine().connect() as connection:
             return runs_partitions.list_months(connection)

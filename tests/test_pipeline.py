@@ -100,3 +100,43 @@ def test_database_rejects_a_row_that_disagrees_with_its_json(tmp_path, postgres)
             assert refusal in str(error), str(error)
         else:
             raise AssertionError(f"accepted: {statement}")
+
+
+def _metadata(result, asset: str) -> dict:
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        if materialization.asset_key.to_user_string() == asset:
+            return {key: value.value for key, value in materialization.metadata.items()}
+    raise AssertionError(f"{asset} was not materialized")
+
+
+def test_reexport_of_an_unchanged_day_writes_nothing(tmp_path, postgres):
+    resources = local_resources(tmp_path, postgres)
+    assert materialize(PROJECT_A, DAY, resources).success
+    zip_path = tmp_path / "drive" / PROJECT_A / PartitionPaths(tmp_path, PROJECT_A, DAY).zip_name
+    drive_mtime = zip_path.stat().st_mtime_ns
+    loaded = postgres.execute("SELECT run_id, loaded_at FROM runs ORDER BY run_id")
+
+    again = materialize(PROJECT_A, DAY, resources)
+
+    assert again.success
+    assert _metadata(again, "raw_runs")["unchanged"] is True
+    assert _metadata(again, "drive_archive")["action"] == "unchanged"
+    assert _metadata(again, "db_runs")["unchanged"] is True
+    assert zip_path.stat().st_mtime_ns == drive_mtime
+    assert postgres.execute("SELECT run_id, loaded_at FROM runs ORDER BY run_id") == loaded
+
+
+def test_reexport_repairs_a_tampered_slice(tmp_path, postgres):
+    resources = local_resources(tmp_path, postgres)
+    assert materialize(PROJECT_A, DAY, resources).success
+    # Same row count, one document differs: only a full comparison can tell.
+    postgres.execute(
+        "UPDATE runs SET data = jsonb_set(data, '{name}', '\"x\"') WHERE run_id ="
+        " (SELECT run_id FROM runs LIMIT 1)"
+    )
+
+    again = materialize(PROJECT_A, DAY, resources)
+
+    assert _metadata(again, "db_runs")["unchanged"] is False
+    assert check_results(again)["files_match_db"].passed
