@@ -162,6 +162,47 @@ def materialize(day, first, last, projects, backfill, dagster_url):
 
 
 @main.command()
+@_partition_options
+def verify(day, first, last, projects):
+    """Files versus database for days x projects (the files_match_db check, through Dagster).
+
+    Prints one line per partition and every kind of difference with sample run ids;
+    exit code 1 when any partition is inconsistent.
+    """
+    partitions = _selected_partitions(day, first, last, projects)
+    _use_instance_home()
+    import dagster as dg
+
+    from lse_assets.checks import FILES_MATCH_DB
+    from lse_assets.definitions import defs
+    from lse_assets.jobs import verify_day_job
+    from lse_assets.runner import run_partitions
+
+    inconsistent = 0
+    runs = run_partitions(defs, verify_day_job.name, partitions, dg.DagsterInstance.get())
+    for run in runs:
+        name = run.partition.run_tags["dagster/partition"]
+        if FILES_MATCH_DB not in run.checks:
+            inconsistent += 1
+            click.echo(f"{name}: check did not run (run {run.run_id} failed; see the UI)")
+            continue
+        found = run.check_metadata[FILES_MATCH_DB]
+        ok = run.checks[FILES_MATCH_DB]
+        inconsistent += not ok
+        click.echo(
+            f"{name}: {'consistent' if ok else 'INCONSISTENT'} "
+            f"({found.get('files', 0)} files, {found.get('rows', 0)} rows"
+            f", {found.get('normalized', 0)} NUL-normalized)"
+        )
+        for kind, count in found.items():
+            if kind.endswith("_sample") or kind in {"files", "rows", "normalized"} or not count:
+                continue
+            sample = found.get(f"{kind}_sample", [])
+            click.echo(f"    {kind}: {count}  e.g. {', '.join(map(str, sample[:5]))}")
+    sys.exit(1 if inconsistent else 0)
+
+
+@main.command()
 @click.option("--days", default=14, show_default=True, help="How many recent days to show.")
 @click.option("--project", "projects", multiple=True, help="Repeat for several; default all.")
 def status(days, projects):

@@ -25,6 +25,7 @@ class PartitionRun:
     run_id: str
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
     checks: dict[str, bool] = field(default_factory=dict)
+    check_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def checks_passed(self) -> bool:
@@ -40,6 +41,9 @@ def _summarize(partition: Partition, result: dg.ExecuteInProcessResult) -> Parti
         }
     for evaluation in result.get_asset_check_evaluations():
         run.checks[evaluation.check_name] = evaluation.passed
+        run.check_metadata[evaluation.check_name] = {
+            key: value.value for key, value in evaluation.metadata.items()
+        }
     return run
 
 

@@ -111,3 +111,30 @@ def test_import_legacy_writes_partitions_that_load_and_verify(tmp_path):
     assert result.stdout.count("files_match_db passed") == len(days)
     imported = tmp_path / "home" / "data" / "proj-a" / "2025-09-13" / "runs"
     assert len(list(imported.iterdir())) > 100
+
+
+def test_verify_reports_consistency_and_exits_1_naming_a_tampered_run(tmp_path):
+    import sqlalchemy as sa
+
+    from resources import embedded_postgres
+
+    env = {"LSE_SOURCE": "sample", "LSE_PROJECTS": "proj-a", "LSE_START_DATE": "2025-01-01"}
+    assert run_lse("materialize", "--date", "2025-09-13", home=tmp_path, **env).returncode == 0
+    clean = run_lse("verify", "--date", "2025-09-13", home=tmp_path, **env)
+
+    engine = sa.create_engine(embedded_postgres.embedded_url(tmp_path / "postgres"))
+    with engine.begin() as connection:
+        victim = connection.execute(
+            sa.text(
+                "UPDATE runs SET data = jsonb_set(data, '{name}', '\"x\"') WHERE run_id ="
+                " (SELECT run_id FROM runs LIMIT 1) RETURNING run_id::text"
+            )
+        ).scalar_one()
+    engine.dispose()
+    embedded_postgres.stop(tmp_path / "postgres")
+    tampered = run_lse("verify", "--date", "2025-09-13", home=tmp_path, **env)
+
+    assert clean.returncode == 0 and "2025-09-13|proj-a: consistent" in clean.stdout
+    assert tampered.returncode == 1, tampered.stdout + tampered.stderr
+    assert "2025-09-13|proj-a: INCONSISTENT" in tampered.stdout
+    assert "differing: 1" in tampered.stdout and victim in tampered.stdout
