@@ -24,6 +24,7 @@ from dagster._core.instance.ref import InstanceRef
 
 from lse_assets.dagster_api import FINISHED_BACKFILL, FINISHED_RUN, DagsterApi
 from lse_assets.partitions import Partition
+from tests.webhook import WebhookReceiver, webhook_receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -51,7 +52,13 @@ def _wait_for(predicate, what: str, timeout: float) -> None:
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory, postgres_url) -> Iterator[dict]:
+def webhook() -> Iterator[WebhookReceiver]:
+    with webhook_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory, postgres_url, webhook) -> Iterator[dict]:
     home = tmp_path_factory.mktemp("deployment")
     engine = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
@@ -76,6 +83,8 @@ def deployment(tmp_path_factory, postgres_url) -> Iterator[dict]:
         "LSE_SOURCE": "sample",
         "LSE_PROJECTS": ",".join(PROJECTS),
         "LSE_START_DATE": "2025-09-01",
+        "LSE_ALERT_WEBHOOK_URL": webhook.url,
+        "LSE_DAGSTER_URL": "http://dagster.example:3000",
     }
     commands = {
         "code-server": [
@@ -183,7 +192,7 @@ def test_backfill_through_graphql_archives_every_partition(deployment, instance)
     assert all(evaluation.passed for evaluation in evaluations)
 
 
-def test_tampered_row_fails_the_rerun_check(deployment, instance):
+def test_tampered_row_fails_the_rerun_check_and_the_alert_arrives(deployment, instance, webhook):
     engine = sa.create_engine(
         deployment["env"]["LSE_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://")
     )
@@ -209,3 +218,10 @@ def test_tampered_row_fails_the_rerun_check(deployment, instance):
     ]
     assert evaluations and not evaluations[0].passed
     assert evaluations[0].metadata["differing"].value == 1
+
+    # The daemon's check-failure sensor (60 s interval) posts it to the webhook, once.
+    _wait_for(lambda: any("files_match_db" in m["text"] for m in webhook.messages), "alert", 240)
+    alerts = [m["text"] for m in webhook.messages if "files_match_db" in m["text"]]
+    assert len(alerts) == 1
+    assert victim.run_tags["dagster/partition"] in alerts[0] and "differing=1" in alerts[0]
+    assert f"http://dagster.example:3000/runs/{run_id}" in alerts[0]
