@@ -55,3 +55,12 @@ def check_results(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckE
     return {
         evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()
     }
+
+
+def asset_metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    """The metadata values of `asset`'s materialization in `result`."""
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        if materialization.asset_key.to_user_string() == asset:
+            return {key: value.value for key, value in materialization.metadata.items()}
+    raise AssertionError(f"{asset} was not materialized")

@@ -19,7 +19,7 @@ from resources.postgres import (
 from resources.sample_langsmith import SampleLangSmithResource
 from tests.conftest import PROJECT_A, PROJECT_B
 from tests.dbfixtures import slice_snapshot
-from tests.helpers import check_results, local_resources, materialize
+from tests.helpers import asset_metadata, check_results, local_resources, materialize
 
 DAY = date(2025, 9, 13)
 
@@ -42,14 +42,6 @@ class NulInOutputs(SampleLangSmithResource):
         return type(fetch)(source=fetch.source, runs=runs())
 
 
-def _metadata(result, asset):
-    for event in result.get_asset_materialization_events():
-        materialization = event.event_specific_data.materialization
-        if materialization.asset_key.to_user_string() == asset:
-            return {key: value.value for key, value in materialization.metadata.items()}
-    raise AssertionError(f"{asset} not materialized")
-
-
 def test_a_run_with_nul_in_its_outputs_loads_and_the_check_passes_reporting_it(tmp_path, postgres):
     result = materialize(PROJECT_A, DAY, local_resources(tmp_path, postgres, NulInOutputs()))
 
@@ -62,7 +54,7 @@ def test_a_run_with_nul_in_its_outputs_loads_and_the_check_passes_reporting_it(t
     assert outputs == {"generations": [{"text": "bin\ufffdary"}], "k\ufffdey": 1}
     paths = PartitionPaths(tmp_path / "data", PROJECT_A, DAY)
     assert json.loads(paths.run_file(run_id).read_bytes())["outputs"]["k\x00ey"] == 1  # file kept
-    loaded = _metadata(result, "db_runs")
+    loaded = asset_metadata(result, "db_runs")
     assert loaded["rows"] == len(runfiles.run_ids_on_disk(paths))
     assert loaded["nul_normalized_runs"] >= 1 and run_id in loaded["nul_normalized_sample"]
     check = check_results(result)["files_match_db"]

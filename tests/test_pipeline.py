@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from lse_assets.runfiles import PartitionPaths
 from resources.sample_langsmith import SampleLangSmithResource
 from tests.conftest import PROJECT_A, PROJECT_B
-from tests.helpers import check_results, local_resources, materialize
+from tests.helpers import asset_metadata, check_results, local_resources, materialize
 
 DAY = date(2025, 9, 13)
 
@@ -102,14 +102,6 @@ def test_database_rejects_a_row_that_disagrees_with_its_json(tmp_path, postgres)
             raise AssertionError(f"accepted: {statement}")
 
 
-def _metadata(result, asset: str) -> dict:
-    for event in result.get_asset_materialization_events():
-        materialization = event.event_specific_data.materialization
-        if materialization.asset_key.to_user_string() == asset:
-            return {key: value.value for key, value in materialization.metadata.items()}
-    raise AssertionError(f"{asset} was not materialized")
-
-
 def test_reexport_of_an_unchanged_day_writes_nothing(tmp_path, postgres):
     resources = local_resources(tmp_path, postgres)
     assert materialize(PROJECT_A, DAY, resources).success
@@ -120,9 +112,9 @@ def test_reexport_of_an_unchanged_day_writes_nothing(tmp_path, postgres):
     again = materialize(PROJECT_A, DAY, resources)
 
     assert again.success
-    assert _metadata(again, "raw_runs")["unchanged"] is True
-    assert _metadata(again, "drive_archive")["action"] == "unchanged"
-    assert _metadata(again, "db_runs")["unchanged"] is True
+    assert asset_metadata(again, "raw_runs")["unchanged"] is True
+    assert asset_metadata(again, "drive_archive")["action"] == "unchanged"
+    assert asset_metadata(again, "db_runs")["unchanged"] is True
     assert zip_path.stat().st_mtime_ns == drive_mtime
     assert postgres.execute("SELECT run_id, loaded_at FROM runs ORDER BY run_id") == loaded
 
@@ -138,5 +130,5 @@ def test_reexport_repairs_a_tampered_slice(tmp_path, postgres):
 
     again = materialize(PROJECT_A, DAY, resources)
 
-    assert _metadata(again, "db_runs")["unchanged"] is False
+    assert asset_metadata(again, "db_runs")["unchanged"] is False
     assert check_results(again)["files_match_db"].passed
