@@ -16,6 +16,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 NUL = "\x00"
 NUL_REPLACEMENT = "\ufffd"
 # json.dumps always escapes U+0000 as this sequence, so raw bytes without it have no NUL.
@@ -44,7 +46,12 @@ def canonical_bytes(document: Any) -> bytes:
 
 
 def parse(raw: bytes | str) -> Any:
-    return json.loads(raw)
+    """Parse JSON text: orjson (several times faster, the verify hot path), falling back to
+    the standard parser for what orjson refuses (integers beyond 64 bits, lone surrogates)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 def may_contain_nul(raw: bytes) -> bool:
