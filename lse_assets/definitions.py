@@ -21,6 +21,11 @@ from resources.run_source import RunSourceResource
 from resources.sample_langsmith import SampleLangSmithResource
 
 
+def _secret(name: str, unset: object = None) -> object:
+    """The variable as an EnvVar (resolved at run time, never stored) when set; else `unset`."""
+    return dg.EnvVar(name) if secret_is_set(name) else unset
+
+
 def run_source(settings: Settings) -> RunSourceResource:
     if settings.source == "sample":
         return SampleLangSmithResource()
@@ -28,12 +33,8 @@ def run_source(settings: Settings) -> RunSourceResource:
         return MissingLangSmithKeyResource()
     return LangSmithResource(
         api_key=dg.EnvVar("LANGSMITH_API_KEY"),
-        endpoint=dg.EnvVar("LANGSMITH_ENDPOINT")
-        if secret_is_set("LANGSMITH_ENDPOINT")
-        else LangSmithResource.model_fields["endpoint"].default,
-        workspace_id=dg.EnvVar("LANGSMITH_WORKSPACE_ID")
-        if secret_is_set("LANGSMITH_WORKSPACE_ID")
-        else None,
+        endpoint=_secret("LANGSMITH_ENDPOINT", LangSmithResource.model_fields["endpoint"].default),
+        workspace_id=_secret("LANGSMITH_WORKSPACE_ID"),
     )
 
 
@@ -42,9 +43,7 @@ def archive_store(settings: Settings) -> ArchiveStoreResource:
         return LocalFolderDriveResource(folder=str(settings.local_drive_dir))
     return GoogleDriveResource(
         folder_id=settings.drive_folder_id,
-        credentials_file=dg.EnvVar("GOOGLE_APPLICATION_CREDENTIALS")
-        if secret_is_set("GOOGLE_APPLICATION_CREDENTIALS")
-        else None,
+        credentials_file=_secret("GOOGLE_APPLICATION_CREDENTIALS"),
         subject=settings.drive_subject,
         scope=settings.drive_scope,
         root_url=settings.drive_root_url,
@@ -53,15 +52,13 @@ def archive_store(settings: Settings) -> ArchiveStoreResource:
 
 def postgres(settings: Settings) -> PostgresResource:
     return PostgresResource(
-        database_url=dg.EnvVar("LSE_DATABASE_URL") if secret_is_set("LSE_DATABASE_URL") else None,
+        database_url=_secret("LSE_DATABASE_URL"),
         embedded_dir=str(settings.embedded_postgres_dir),
     )
 
 
 def notifier() -> WebhookNotifier:
-    if secret_is_set("LSE_ALERT_WEBHOOK_URL"):
-        return WebhookNotifier(webhook_url=dg.EnvVar("LSE_ALERT_WEBHOOK_URL"))
-    return WebhookNotifier()
+    return WebhookNotifier(webhook_url=_secret("LSE_ALERT_WEBHOOK_URL"))
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
@@ -74,19 +71,20 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     }
 
 
+_settings = load_settings()
+
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     asset_checks=ALL_CHECKS,
     jobs=[archive_day_job, verify_day_job],
-    schedules=build_schedules(load_settings()),
+    schedules=build_schedules(_settings),
     sensors=[
         build_check_failure_sensor(
-            include_warnings=load_settings().alert_warnings,
-            dagster_url=load_settings().dagster_url,
+            include_warnings=_settings.alert_warnings, dagster_url=_settings.dagster_url
         ),
-        build_retention_alarm(load_settings(), dagster_url=load_settings().dagster_url),
+        build_retention_alarm(_settings, dagster_url=_settings.dagster_url),
     ],
-    resources=build_resources(load_settings()),
+    resources=build_resources(_settings),
     # A partition's steps are I/O-bound and stream; one process per run (not per step) saves
     # seconds of start-up per step and a Python interpreter's memory per step.
     executor=dg.in_process_executor,
