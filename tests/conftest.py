@@ -43,6 +43,10 @@ def postgres_url() -> Iterator[str]:
     url = embedded_postgres.embedded_url(data_dir)
     yield url
     embedded_postgres.stop(data_dir)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Here rather than in a fixture: the home is made at import, used or not.
     shutil.rmtree(_SESSION_HOME, ignore_errors=True)
 
 
