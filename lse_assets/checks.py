@@ -15,6 +15,16 @@ DRIVE_MATCHES_ARCHIVE = "drive_matches_archive"
 RUNS_COMPLETE = "runs_complete"
 
 
+def _findings(found: dict[str, verify.Discrepancies]) -> dict[str, object]:
+    """A count per kind of discrepancy, and its sample ids where there are any."""
+    metadata: dict[str, object] = {}
+    for kind, discrepancies in found.items():
+        metadata[kind] = discrepancies.count
+        if discrepancies.sample:
+            metadata[f"{kind}_sample"] = dg.MetadataValue.json(discrepancies.sample)
+    return metadata
+
+
 @dg.asset_check(
     asset=db_runs,
     name=FILES_MATCH_DB,
@@ -30,11 +40,7 @@ def files_match_db(
     paths = run_files.paths(partition.project, partition.day)
     with postgres.slice_reader(partition.project, partition.day) as rows:
         report = verify.compare(runfiles.iter_run_bytes(paths), rows)
-    metadata: dict[str, object] = {"files": report.files, "rows": report.rows}
-    for kind, found in report.kinds().items():
-        metadata[kind] = found.count
-        if found.sample:
-            metadata[f"{kind}_sample"] = dg.MetadataValue.json(found.sample)
+    metadata = {"files": report.files, "rows": report.rows, **_findings(report.kinds())}
     return dg.AssetCheckResult(
         passed=report.consistent, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata
     )
@@ -115,10 +121,7 @@ def runs_complete(
         "runs": report.runs,
         "traces": report.traces,
     }
-    for kind, found in report.found.items():
-        metadata[kind] = found.count
-        if found.sample:
-            metadata[f"{kind}_sample"] = dg.MetadataValue.json(found.sample)
+    metadata.update(_findings(report.found))
     # One result per check: any error makes it ERROR (blocks downstream); pending runs
     # alone make it a WARN failure that lets the day be archived now and re-exported later.
     return dg.AssetCheckResult(
