@@ -8,6 +8,11 @@ The NUL rule: Postgres JSONB cannot hold U+0000 in a string. In the database (an
 there) every U+0000 in a key or a string value is replaced by U+FFFD, the Unicode
 replacement character. Files keep the original; `files_match_db` applies the same rule
 to the file side before comparing and reports such runs as normalized, not as different.
+
+Depth: a document nested deeper than the parsers allow (orjson stops at 1024 levels, the
+standard library at Python's recursion limit) is not readable: parse, canonical_bytes and
+database_form raise TooDeepError (a ValueError, like every other unreadable input), never
+RecursionError, so callers report it as an unreadable file, row or archive.
 """
 
 from __future__ import annotations
@@ -35,9 +40,18 @@ _CANONICAL = json.JSONEncoder(
 )
 
 
+class TooDeepError(ValueError):
+    """JSON nested deeper than the parsers allow."""
+
+
+_TOO_DEEP = "JSON nested deeper than the parser allows (about 1000 levels)"
+
+
 def canonical_bytes(document: Any) -> bytes:
     try:
         text = _CANONICAL.encode(document)
+    except RecursionError:
+        raise TooDeepError(_TOO_DEEP) from None
     except ValueError as exc:
         raise ValueError(
             f"run document is not valid JSON ({exc}); NaN and Infinity are refused"
@@ -51,7 +65,29 @@ def parse(raw: bytes | str) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return json.loads(raw)
+        try:
+            return json.loads(raw)
+        except RecursionError:
+            raise TooDeepError(_TOO_DEEP) from None
+
+
+class Unreadable:
+    """A database value that could not be parsed (see parse_or_unreadable)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Unreadable({self.reason!r})"
+
+
+def parse_or_unreadable(raw: bytes | str) -> Any:
+    """parse, or an Unreadable marker: for readers of many documents (a slice of `runs`)
+    where one bad document must become a finding, not end the read."""
+    try:
+        return parse(raw)
+    except ValueError as error:
+        return Unreadable(str(error))
 
 
 def may_contain_nul(raw: bytes) -> bool:
@@ -84,7 +120,10 @@ def database_form(raw: bytes) -> tuple[Any, bool]:
     document = parse(raw)
     if not may_contain_nul(raw):
         return document, False
-    return replace_nul(document)
+    try:
+        return replace_nul(document)
+    except RecursionError:
+        raise TooDeepError(_TOO_DEEP) from None
 
 
 def database_bytes(raw: bytes) -> tuple[bytes, bool]:
@@ -101,7 +140,10 @@ def same_document(file_document: Any, db_document: Any) -> bool:
     """Equal as JSON values. JSONB keeps numbers as decimals and writes them back without
     an exponent, so 1e+300 in a file returns as a 301-digit integer; compare such numbers
     by decimal value. Python's == (fast, in C) decides every other case."""
-    return file_document == db_document or _same_value(file_document, db_document)
+    try:
+        return file_document == db_document or _same_value(file_document, db_document)
+    except RecursionError:
+        raise TooDeepError(_TOO_DEEP) from None
 
 
 def _same_value(a: Any, b: Any) -> bool:

@@ -33,7 +33,6 @@ name); the others are counted as dropped duplicates.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 import zipfile
@@ -43,6 +42,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+from lse_assets import jsondoc, zipsafe
 
 SHAPES = ("wrapped_enhanced", "wrapped", "bare")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?")
@@ -177,11 +178,23 @@ class LegacyRuns:
     # --- first pass ---------------------------------------------------------------------
 
     def add_zip(self, path: Path, label: str | None = None) -> None:
+        """Index every run file of the zip, or, when one cannot be read or converted, none
+        of them (LegacyFormatError naming the file): what was read before stays usable."""
+        name = label or path.name
+        saved = (dict(self._entries), list(self._dropped), dict(self._summaries))
         container = self._container(path, label)
-        with zipfile.ZipFile(path) as archive:
-            for info in sorted(archive.infolist(), key=lambda i: i.filename):
-                if not info.is_dir():
-                    self._add(container, info.filename, info.date_time, archive.read(info))
+        try:
+            with zipsafe.open_checked(path, name) as archive:
+                for info in sorted(archive.infolist(), key=lambda i: i.filename):
+                    if not info.is_dir():
+                        raw = zipsafe.read_member(archive, info, name)
+                        self._add(container, info.filename, info.date_time, raw)
+        except (LegacyFormatError, zipsafe.UnsafeZipError) as error:
+            self._entries, self._dropped, self._summaries = saved
+            self._containers.pop()
+            self._labels.pop()
+            self._resolved = False
+            raise LegacyFormatError(str(error)) from None
 
     def add_directory(self, path: Path, label: str | None = None) -> None:
         container = self._container(path, label)
@@ -205,8 +218,8 @@ class LegacyRuns:
         if not base.endswith(".json"):
             raise LegacyFormatError(f"{origin}: not a JSON run file (legacy zips hold *.json)")
         try:
-            run, shape = unwrap(json.loads(raw), origin)
-        except ValueError as exc:
+            run, shape = unwrap(jsondoc.parse(raw), origin)
+        except ValueError as exc:  # bad UTF-8, not JSON, nested too deep
             if isinstance(exc, LegacyFormatError):
                 raise
             raise LegacyFormatError(f"{origin}: not valid JSON ({exc})") from None
@@ -349,10 +362,11 @@ class LegacyRuns:
         if path.is_dir():
             raw = (path / entry.member).read_bytes()
         else:
+            label = self._labels[entry.container]
             if entry.container not in open_zips:
-                open_zips[entry.container] = zipfile.ZipFile(path)
-            raw = open_zips[entry.container].read(entry.member)
-        run, _ = unwrap(json.loads(raw), entry.origin)
+                open_zips[entry.container] = zipsafe.open_checked(path, label)
+            raw = zipsafe.read_member(open_zips[entry.container], entry.member, label)
+        run, _ = unwrap(jsondoc.parse(raw), entry.origin)
         run = normalize_datetimes(run)
         run["trace_id"] = entry.trace_id
         run["dotted_order"] = entry.dotted_order
@@ -381,7 +395,7 @@ class LegacyRuns:
 def _summary(raw: bytes) -> dict[str, Any]:
     """The useful part of a `_summary.json` (what the old tool thought it saved)."""
     try:
-        summary = json.loads(raw)
+        summary = jsondoc.parse(raw)
     except ValueError:
         return {"unreadable": True}
     results = summary.get("results") if isinstance(summary, dict) else None

@@ -23,13 +23,14 @@ import shutil
 import tempfile
 import uuid
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from lse_assets import jsondoc, legacy, remote_copy, runfiles
+from lse_assets import jsondoc, legacy, remote_copy, runfiles, zipsafe
 from lse_assets.runfiles import PartitionPaths
 
 
@@ -84,9 +85,27 @@ def _write(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
-def _is_ours(zip_path: Path) -> bool:
-    with zipfile.ZipFile(zip_path) as archive:
+def _is_ours(zip_path: Path, label: str | None = None) -> bool:
+    """Whether the zip holds our manifest; checked first against the zip-safety rules
+    (lse_assets.zipsafe), so an unsafe archive is refused before anything is read."""
+    with zipsafe.open_checked(zip_path, label) as archive:
         return runfiles.MANIFEST in archive.namelist()
+
+
+# What one unreadable archive can raise: it fails its own day, never the whole restore.
+_DAY_ERRORS = (
+    RestoreError,
+    zipsafe.UnsafeZipError,
+    zipfile.BadZipFile,
+    zlib.error,
+    FileNotFoundError,
+)
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, RestoreError | zipsafe.UnsafeZipError):
+        return str(error)
+    return f"the archive cannot be read ({type(error).__name__}: {error})"
 
 
 class _Restore:
@@ -134,9 +153,15 @@ class _Restore:
 
     def restore_ours(self, day: date, remote: Any, zip_path: Path) -> DayOutcome:
         paths = self.paths_for(day)
-        with zipfile.ZipFile(zip_path) as archive:
-            manifest_bytes = archive.read(runfiles.MANIFEST)
-            manifest = jsondoc.parse(manifest_bytes)
+        with zipsafe.open_checked(zip_path, remote.name) as archive:
+            manifest_bytes = zipsafe.read_member(archive, runfiles.MANIFEST, remote.name)
+            try:
+                manifest = jsondoc.parse(manifest_bytes)
+            except ValueError as error:  # bad UTF-8, not JSON, nested too deep
+                raise RestoreError(
+                    f"{remote.name}: its manifest is not readable JSON ({error}); the archive "
+                    "is damaged"
+                ) from None
             files = self._checked_manifest(manifest, paths, remote.name)
             entries = {runfiles.MANIFEST} | {f"{runfiles.RUNS_DIR}/{rid}.json" for rid in files}
             names = set(archive.namelist())
@@ -160,13 +185,16 @@ class _Restore:
             (tmp / runfiles.RUNS_DIR).mkdir(parents=True)
             try:
                 for run_id, digest in files.items():
-                    data = archive.read(f"{runfiles.RUNS_DIR}/{run_id}.json")
-                    if hashlib.sha256(data).hexdigest() != digest:
+                    member = f"{runfiles.RUNS_DIR}/{run_id}.json"
+                    with open(tmp / runfiles.RUNS_DIR / f"{run_id}.json", "wb") as target:
+                        copied = zipsafe.copy_member(archive, member, target, remote.name)
+                        target.flush()
+                        os.fsync(target.fileno())
+                    if copied != digest:
                         raise RestoreError(
                             f"{remote.name}: run {run_id} does not have the sha256 its "
                             "manifest records; the archive is damaged"
                         )
-                    _write(tmp / runfiles.RUNS_DIR / f"{run_id}.json", data)
                 _write(tmp / runfiles.MANIFEST, manifest_bytes)
                 runfiles.swap_in(tmp, paths)
             except BaseException:
@@ -202,14 +230,21 @@ class _Restore:
 
     def restore_legacy(self, downloaded: dict[date, tuple[Any, Path]]) -> dict[date, DayOutcome]:
         runs = legacy.LegacyRuns()
+        unreadable: dict[date, DayOutcome] = {}
+        for day, (remote, path) in sorted(downloaded.items()):
+            try:
+                runs.add_zip(path, label=remote.name)  # all of the zip, or none of it
+            except (legacy.LegacyFormatError, zipsafe.UnsafeZipError) as error:
+                unreadable[day] = DayOutcome(day, "failed", remote.name, "legacy", detail=str(error))
+        downloaded = {day: found for day, found in downloaded.items() if day not in unreadable}
+        if not downloaded:
+            return unreadable
         try:
-            for _, (remote, path) in sorted(downloaded.items()):
-                runs.add_zip(path, label=remote.name)
             for day in sorted(downloaded):
                 self._add_following_day(runs, day, downloaded)
             per_day = runs.days()
-        except (legacy.LegacyFormatError, zipfile.BadZipFile) as error:
-            return {
+        except legacy.LegacyFormatError as error:
+            return unreadable | {
                 day: DayOutcome(day, "failed", remote.name, "legacy", detail=str(error))
                 for day, (remote, _) in downloaded.items()
             }
@@ -227,7 +262,7 @@ class _Restore:
                     f"{count} runs in the legacy archives read belong to traces rooted on "
                     f"{other}, which was not restored; restore {other} to include them"
                 )
-        outcomes = {}
+        outcomes = dict(unreadable)
         for day, (remote, _) in sorted(downloaded.items()):
             try:
                 outcomes[day] = self._legacy_day(day, remote.name, runs)
@@ -249,8 +284,11 @@ class _Restore:
         except RestoreError as error:
             self.notes.append(f"could not read the archive of {following}: {error}")
             return
-        if path is not None and not _is_ours(path):
-            runs.add_zip(path, label=remote.name)
+        try:
+            if path is not None and not _is_ours(path, remote.name):
+                runs.add_zip(path, label=remote.name)
+        except (legacy.LegacyFormatError, zipsafe.UnsafeZipError) as error:
+            self.notes.append(f"could not read the archive of {following}: {error}")
 
     def _legacy_day(self, day: date, name: str, runs: legacy.LegacyRuns) -> DayOutcome:
         paths = self.paths_for(day)
@@ -311,12 +349,13 @@ def restore(
                     )
                     continue
                 path = session.download(day, remote)
-                if _is_ours(path):
+                if _is_ours(path, remote.name):
                     outcomes[day] = session.restore_ours(day, remote, path)
                 else:
                     downloaded_legacy[day] = (remote, path)
-            except (RestoreError, zipfile.BadZipFile, FileNotFoundError) as error:
-                outcomes[day] = DayOutcome(day, "failed", detail=str(error))
+            except _DAY_ERRORS as error:
+                # This day only: the others are restored, and the command exits non-zero.
+                outcomes[day] = DayOutcome(day, "failed", detail=_reason(error))
         if downloaded_legacy:
             outcomes.update(session.restore_legacy(downloaded_legacy))
         return RestoreReport([outcomes[day] for day in days], session.notes)

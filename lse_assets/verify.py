@@ -2,7 +2,9 @@
 
 Memory holds one document per side at a time (plus the partition's trace ids); both
 sides are read once, the database side by a single streamed query. Documents are
-compared as values (lse_assets.jsondoc), after the NUL rule.
+compared as values (lse_assets.jsondoc), after the NUL rule. A file or row that cannot be
+parsed (not JSON, bad UTF-8, nested deeper than the parser allows) is an `unreadable`
+finding (and, where both sides exist, `differing`): never an exception.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class VerifyReport:
     traces_missing_in_db: Discrepancies = field(default_factory=Discrepancies)
     traces_missing_in_files: Discrepancies = field(default_factory=Discrepancies)
     normalized: Discrepancies = field(default_factory=Discrepancies)
+    unreadable: Discrepancies = field(default_factory=Discrepancies)
 
     @property
     def consistent(self) -> bool:
@@ -46,6 +49,7 @@ class VerifyReport:
             or self.differing.count
             or self.traces_missing_in_db.count
             or self.traces_missing_in_files.count
+            or self.unreadable.count
         )
 
     def kinds(self) -> dict[str, Discrepancies]:
@@ -56,6 +60,7 @@ class VerifyReport:
             "traces_missing_in_db": self.traces_missing_in_db,
             "traces_missing_in_files": self.traces_missing_in_files,
             "normalized": self.normalized,
+            "unreadable": self.unreadable,
         }
 
 
@@ -71,8 +76,18 @@ def _file_document(raw: bytes) -> tuple[Any, bool]:
     """The file's document as the database must hold it (NUL rule), or _NOT_JSON."""
     try:
         return jsondoc.database_form(raw)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError and TooDeepError are ValueErrors
         return _NOT_JSON, False
+
+
+def _same(file_document: Any, db_document: Any) -> bool | None:
+    """Equal, different, or None when either side cannot be read."""
+    if file_document is _NOT_JSON or isinstance(db_document, jsondoc.Unreadable):
+        return None
+    try:
+        return jsondoc.same_document(file_document, db_document)
+    except jsondoc.TooDeepError:
+        return None
 
 
 def _add_trace(traces: set[str], document: Any) -> None:
@@ -99,12 +114,17 @@ def compare(
         row_id = row_item[0] if row_item is not _END else None
         if row_id is None or (file_id is not None and file_id < row_id):
             report.files += 1
-            _add_trace(file_traces, _file_document(file_item[1])[0])
+            document = _file_document(file_item[1])[0]
+            if document is _NOT_JSON:
+                report.unreadable.add(f"file {file_id}")
+            _add_trace(file_traces, document)
             report.missing_in_db.add(file_id)
             file_item = _next(file_iter)
         elif file_id is None or row_id < file_id:
             report.rows += 1
             db_traces.add(row_item[1])
+            if isinstance(row_item[2], jsondoc.Unreadable):
+                report.unreadable.add(f"row {row_id}")
             report.missing_in_files.add(row_id)
             row_item = _next(row_iter)
         else:
@@ -115,7 +135,11 @@ def compare(
             _add_trace(file_traces, document)
             if normalized:
                 report.normalized.add(file_id)
-            if document is _NOT_JSON or not jsondoc.same_document(document, row_item[2]):
+            same = _same(document, row_item[2])
+            if same is None:
+                side = "file" if document is _NOT_JSON else "row"
+                report.unreadable.add(f"{side} {file_id}")
+            if not same:
                 report.differing.add(file_id)
             file_item, row_item = _next(file_iter), _next(row_iter)
     for trace_id in sorted(file_traces - db_traces):

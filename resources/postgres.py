@@ -191,8 +191,9 @@ class PostgresResource(dg.ConfigurableResource):
         chunks, so client memory stays flat and the server works while the client parses."""
         with self.engine().connect() as connection:
             cursor = connection.connection.driver_connection.cursor()
-            # The same parser as the file side (lse_assets.jsondoc): fast, and equal results.
-            set_json_loads(jsondoc.parse, context=cursor)
+            # The same parser as the file side (lse_assets.jsondoc): fast, and equal results;
+            # a row it cannot read becomes a marker that verify reports, not an exception.
+            set_json_loads(jsondoc.parse_or_unreadable, context=cursor)
             rows = cursor.stream(
                 "SELECT run_id::text, trace_id::text, data FROM runs"
                 " WHERE project = %s AND run_date = %s ORDER BY runs.run_id",
