@@ -235,7 +235,9 @@ class _Restore:
             try:
                 runs.add_zip(path, label=remote.name)  # all of the zip, or none of it
             except (legacy.LegacyFormatError, zipsafe.UnsafeZipError) as error:
-                unreadable[day] = DayOutcome(day, "failed", remote.name, "legacy", detail=str(error))
+                unreadable[day] = DayOutcome(
+                    day, "failed", remote.name, "legacy", detail=str(error)
+                )
         downloaded = {day: found for day, found in downloaded.items() if day not in unreadable}
         if not downloaded:
             return unreadable
