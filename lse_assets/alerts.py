@@ -6,6 +6,12 @@ instance's asset check execution records instead (the storage behind the UI's ch
 history: it works on the default SQLite instance and on Postgres storage alike), sends
 each failed evaluation of our checks through the notifier, and keeps a cursor
 (lse_assets.check_alerts) so that a webhook outage delays messages but loses none.
+
+A tick never outlives Dagster's 60 s sensor limit (a timed-out tick saves no cursor, so
+the next one would send the same messages again, forever): it starts a message only when
+the message's whole deadline (the notifier's `deadline_seconds`) still fits in
+TICK_BUDGET_SECONDS, and saves the cursor for what it sent. A backlog goes out over
+several ticks, each message once.
 """
 
 import time
@@ -28,6 +34,8 @@ CHECK_FAILURE_ALERTS = "check_failure_alerts"
 # On its very first tick the sensor announces failures of the last day only, not the
 # whole history of an instance it is added to.
 FIRST_TICK_LOOKBACK_SECONDS = 24 * 3600
+# Dagster cancels a sensor evaluation after 60 s; reading the records takes the rest.
+TICK_BUDGET_SECONDS = 40.0
 _PAGE = 200
 
 
@@ -116,9 +124,11 @@ def build_check_failure_sensor(
     include_warnings: bool = False,
     dagster_url: str | None = None,
     check_keys: Sequence[dg.AssetCheckKey] | None = None,
+    tick_budget_seconds: float = TICK_BUDGET_SECONDS,
 ) -> dg.SensorDefinition:
     """The alert sensor. `include_warnings`: WARN failures too (LSE_ALERT_WARNINGS);
-    `dagster_url`: the UI's base URL for run links (LSE_DAGSTER_URL)."""
+    `dagster_url`: the UI's base URL for run links (LSE_DAGSTER_URL);
+    `tick_budget_seconds`: when a tick stops starting new messages."""
 
     @dg.sensor(
         name=CHECK_FAILURE_ALERTS,
@@ -131,6 +141,7 @@ def build_check_failure_sensor(
     def check_failure_alerts(
         context: dg.SensorEvaluationContext, notifier: WebhookNotifier
     ) -> dg.SkipReason:
+        started = time.monotonic()
         previous = AlertCursor.from_json(context.cursor)
         cursor = previous or AlertCursor()
         keys = list(check_keys) if check_keys is not None else _our_check_keys(context)
@@ -146,7 +157,11 @@ def build_check_failure_sensor(
             url = check_alerts.run_url(dagster_url, failure.run_id)
             notifier.send(check_alerts.slack_message(failure, url))
 
-        outcome = check_alerts.run_tick(cursor, candidates, send)
+        def may_send() -> bool:
+            elapsed = time.monotonic() - started
+            return elapsed + notifier.deadline_seconds <= tick_budget_seconds
+
+        outcome = check_alerts.run_tick(cursor, candidates, send, may_send)
         context.update_cursor(outcome.cursor.to_json())
         if outcome.error:
             context.log.warning(
@@ -155,6 +170,11 @@ def build_check_failure_sensor(
             )
             return dg.SkipReason(
                 f"sent {outcome.sent}; {len(outcome.failures_waiting)} waiting: {outcome.error}"
+            )
+        if outcome.out_of_time:
+            return dg.SkipReason(
+                f"sent {outcome.sent}; {len(outcome.failures_waiting)} waiting for the next tick "
+                f"(this tick's {tick_budget_seconds:g} s budget is used)"
             )
         return dg.SkipReason(f"sent {outcome.sent} failed check evaluation(s)")
 

@@ -5,6 +5,10 @@ is *planned*; the evaluation arrives later. So the cursor is a watermark plus th
 above it already sent: every record at or below `settled_through` is sent or needs no
 message, and a record still in progress (or unsent because the webhook was down) holds
 the watermark back, so nothing is skipped and nothing is sent twice.
+
+A tick also stops sending when `may_send` says its time is up (the sensor's deadline,
+well inside Dagster's 60 s tick limit): what was sent is in the cursor, the rest waits
+for the next tick exactly as it does while the webhook is down.
 """
 
 from __future__ import annotations
@@ -61,15 +65,18 @@ class TickOutcome:
     sent: int = 0
     error: str | None = None
     failures_waiting: list[int] = field(default_factory=list)
+    out_of_time: bool = False
 
 
 def run_tick(
     cursor: AlertCursor,
     candidates: Iterable[Candidate],
     send: Callable[[CheckFailure], None],
+    may_send: Callable[[], bool] = lambda: True,
 ) -> TickOutcome:
     """Send every failure not sent yet, oldest first; stop at the first send that fails
-    (the webhook is down: the rest waits for the next tick). `send` raises on failure."""
+    (the webhook is down: the rest waits for the next tick), or when `may_send` returns
+    False (the tick's time is up: the rest waits too). `send` raises on failure."""
     sent = set(cursor.sent)
     outcome = TickOutcome(cursor=cursor)
     unsettled: list[int] = []
@@ -83,7 +90,9 @@ def run_tick(
         if candidate.in_progress:
             unsettled.append(candidate.record_id)
         elif candidate.failure is not None:
-            if outcome.error is None:
+            if outcome.error is None and not outcome.out_of_time and not may_send():
+                outcome.out_of_time = True
+            if outcome.error is None and not outcome.out_of_time:
                 try:
                     send(candidate.failure)
                 except Exception as error:
