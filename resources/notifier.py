@@ -12,6 +12,7 @@ watchdog shuts the connection's socket when the deadline passes.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import socket
@@ -70,10 +71,8 @@ class _Watchdog:
 
     @staticmethod
     def _shut(sock: socket.socket) -> None:
-        try:
+        with contextlib.suppress(OSError):  # already closed
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # already closed
 
 
 def _watched(base: type[http.client.HTTPConnection], watchdog: _Watchdog) -> type:
