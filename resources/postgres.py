@@ -23,7 +23,7 @@ from psycopg.types.json import Jsonb, set_json_loads
 from pydantic import Field
 
 from alembic import command
-from lse_assets import jsondoc
+from lse_assets import jsondoc, redaction
 from resources import embedded_postgres, runs_partitions
 
 ALEMBIC_DIR = Path(__file__).resolve().parents[1] / "alembic"
@@ -37,6 +37,9 @@ DELETE_SLICE = (
     "DELETE FROM runs WHERE run_date = :run_date AND (project = :project"
     " OR run_id = ANY(CAST(string_to_array(:run_ids, ',') AS uuid[])))"
 )
+
+DATABASE_VARIABLE = "LSE_DATABASE_URL"
+_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 
 _engines: dict[str, sa.Engine] = {}
 _lock = threading.Lock()
@@ -101,9 +104,19 @@ class PostgresResource(dg.ConfigurableResource):
     )
     embedded_dir: str = Field(description="Data directory of the embedded server.")
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Refuse a malformed LSE_DATABASE_URL (an unescaped '@' in the password, no
+        scheme) by the variable's name: a driver's error would quote the password's tail."""
+        redaction.check_url(self.database_url, DATABASE_VARIABLE, _SCHEMES)
+
     def engine(self) -> sa.Engine:
         if self.database_url:
-            return _engine_for(normalize_url(self.database_url))
+            self.validate()
+            with redaction.scrubbed(f"connecting to {DATABASE_VARIABLE}", self.database_url):
+                return _engine_for(normalize_url(self.database_url))
         return _engine_for(embedded_postgres.embedded_url(Path(self.embedded_dir)))
 
     def replace_slice(

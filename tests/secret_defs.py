@@ -1,0 +1,13 @@
+"""A code location for the secret-redaction tests: the real alert sensor, its webhook URL
+through EnvVar as lse_assets.definitions wires it."""
+
+import dagster as dg
+
+from lse_assets.alerts import build_check_failure_sensor
+from lse_assets.checks import files_match_db
+from resources.notifier import WebhookNotifier
+
+defs = dg.Definitions(
+    sensors=[build_check_failure_sensor(check_keys=list(files_match_db.check_keys))],
+    resources={"notifier": WebhookNotifier(webhook_url=dg.EnvVar("LSE_ALERT_WEBHOOK_URL"))},
+)
