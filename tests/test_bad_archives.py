@@ -230,3 +230,35 @@ def test_the_rules_decide_from_declared_sizes(size, compressed, refused):
             zipsafe.check_archive(Listing(), "x.zip")
     else:
         zipsafe.check_archive(Listing(), "x.zip")
+
+
+def test_an_unreadable_predecessor_zip_fails_its_day_and_adds_none_of_its_runs(tmp_path):
+    folder = tmp_path / "drive" / runfiles.project_slug(PROJECT_A)
+    folder.mkdir(parents=True)
+    zips, _ = predecessor_zips(PROJECT_A, [DAY], tmp_path, "proj-a")
+    shutil.copy(zips[DAY], folder / f"proj-a_{DAY}.zip")
+    later = DAY + timedelta(days=3)
+    with (
+        zipfile.ZipFile(zips[DAY]) as good,
+        zipfile.ZipFile(folder / f"proj-a_{later}.zip", "w") as broken,
+    ):
+        first = sorted(n for n in good.namelist() if not n.startswith("_"))[0]
+        broken.writestr(first, good.read(first))  # readable, read first
+        broken.writestr("zz_deep.json", b"[" * 5000 + b"]" * 5000)
+    store = LocalFolderDriveResource(folder=str(tmp_path / "drive"))
+
+    report = restore(
+        store,
+        PROJECT_A,
+        [DAY, later],
+        lambda day: PartitionPaths(tmp_path / "data", PROJECT_A, day),
+    )
+
+    outcomes = {outcome.day: outcome for outcome in report.outcomes}
+    assert outcomes[later].status == "failed"
+    assert "zz_deep.json" in outcomes[later].detail and "nested deeper" in outcomes[later].detail
+    restored = outcomes[DAY]
+    assert restored.status == "restored"
+    # The broken zip's readable copy of a run was dropped with it: no duplicate counted.
+    source = runfiles.read_manifest(PartitionPaths(tmp_path / "data", PROJECT_A, DAY))["source"]
+    assert source["archives"] == [f"proj-a_{DAY}.zip"] and source["duplicates_dropped"] == 1
