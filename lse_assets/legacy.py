@@ -29,6 +29,8 @@ A run that has neither `dotted_order` nor `start_time`, or whose `trace_id` cont
 its `dotted_order`, is an error naming the file as well.
 The same run in several files (re-fetches) keeps the newest file (zip entry time, then
 name); the others are counted as dropped duplicates.
+Zips are read under lse_assets.zipsafe's limits; a zip with one unreadable file adds none
+of its runs.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ page), downloaded, and checked against the store's md5 and size. Then:
   children of its traces that crossed midnight.
 A partition that exists locally with other data is left alone unless `force`. Nothing is
 swapped in before it is verified, so a failed day leaves the previous files as they were.
+Every zip passes lse_assets.zipsafe before anything of it is read (a zip bomb is refused
+unread), and one unreadable archive fails its own day only: the others go on.
 """
 
 from __future__ import annotations
