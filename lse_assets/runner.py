@@ -97,7 +97,8 @@ def run_partitions(
         run = instance.create_run_for_job(
             job_def=job,
             run_config=console_logs(verbose),
-            tags={**job.run_tags, **partition.run_tags},
+            # The tag the UI gives the runs it launches, for the same filters in the Runs list.
+            tags={**job.run_tags, **partition.run_tags, "dagster/code_location": LOCATION},
             remote_job_origin=remote_origin,
             job_code_origin=recon_job.get_python_origin(),
         )
