@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from lse_assets.db_commands import db
-from lse_assets.selection import day_options, project_option, selected_days
+from lse_assets.selection import check_days, day_options, project_option, selected_days
 
 DEMO_DAYS = 3
 VERBOSE = click.option(
@@ -50,7 +50,7 @@ def main(demo_profile: bool) -> None:
     """
     from lse_assets.settings import DEMO, load_env_file, use_profile
 
-    load_env_file()
+    load_env_file()  # now: options with `envvar=` (LSE_DAGSTER_URL) are parsed after this
     if demo_profile:
         use_profile(DEMO)
 
@@ -67,7 +67,8 @@ def demo(days: int, verbose: bool) -> None:
     from lse_assets.demo import run_demo
 
     today = datetime.now(UTC).date()
-    failed = run_demo([today - timedelta(days=n) for n in range(days, 0, -1)], verbose)
+    dates = check_days([today - timedelta(days=n) for n in range(days, 0, -1)], "'--days'")
+    failed = run_demo(dates, verbose)
     click.echo(
         "\nOpen the Dagster UI on these runs:  python3 run.py ui --demo   (then http://127.0.0.1:3000)"
         "\nOr from a terminal:                  python3 run.py lse --demo status"
@@ -88,6 +89,10 @@ def ui(demo_profile: bool, dagster_args: tuple[str, ...]) -> None:
     home = _use_instance_home()
     click.echo(f"DAGSTER_HOME={home}")
     dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
+    # `dagster dev` says the separate `dg` tool supersedes it; `dg` is not part of this
+    # install, so a user could do nothing with that line. Only that exact message is hidden.
+    quiet = "ignore:Function `dev_command` is superseded"
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), quiet]))
     os.execv(dagster, [dagster, "dev", "-m", MODULE, *dagster_args])
 
 
