@@ -22,6 +22,11 @@ VERBOSE = click.option(
 LOCAL_INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "dagster.local.yaml"
 
 
+def _echo(verbose: bool):
+    """Where a run's log lines go: the terminal's stderr with --verbose, else nowhere."""
+    return (lambda line: click.echo(line, err=True)) if verbose else None
+
+
 def _use_instance_home() -> str:
     """The profile's Dagster instance folder (DAGSTER_HOME, or under LSE_HOME), so run
     history persists between sessions; set for this process and the ones it starts."""
@@ -68,7 +73,7 @@ def demo(days: int, verbose: bool) -> None:
 
     today = datetime.now(UTC).date()
     dates = check_days([today - timedelta(days=n) for n in range(days, 0, -1)], "'--days'")
-    failed = run_demo(dates, verbose)
+    failed = run_demo(dates, _echo(verbose))
     click.echo(
         "\nOpen the Dagster UI on these runs:  python3 run.py ui --demo   (then http://127.0.0.1:3000)"
         "\nOr from a terminal:                  python3 run.py lse --demo status"
@@ -184,7 +189,7 @@ def verify(day, first, last, projects, verbose):
         if state.never_archived:
             bad += 1
             click.echo(f"{state.partition.run_tags['dagster/partition']}: not archived")
-    for run in run_partitions(defs, verify_day_job.name, archived, instance, verbose):
+    for run in run_partitions(defs, verify_day_job.name, archived, instance, _echo(verbose)):
         ok, line = verdict(run)
         bad += not ok
         click.echo(line)

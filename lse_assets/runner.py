@@ -3,15 +3,17 @@
 Runs go through Dagster, one per partition, and are first-class: each carries the code
 location's origin (the location `lse ui` serves), so it shows on the UI's Overview
 timeline and can be re-executed from the UI. Dagster's logs go to the run (the event log);
-the terminal shows them only when asked (`--verbose`).
+the terminal shows them only when asked (`--verbose`), read back from the run's event log.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -29,9 +31,18 @@ LOCATION = MODULE
 REPOSITORY = "__repository__"  # the repository Dagster makes of a module's `Definitions`
 
 
-def console_logs(verbose: bool) -> dict[str, Any]:
-    # CRITICAL: nothing Dagster logs reaches the terminal; the run's event log keeps it all.
-    return {"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}}}
+# Nothing Dagster logs reaches the terminal by itself; the run's event log keeps it all.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+def run_log(instance: dg.DagsterInstance, run_id: str) -> Iterator[str]:
+    """The run's log as the UI shows it: time, level, step, message (for `--verbose`)."""
+    for entry in instance.all_logs(run_id):
+        if not entry.user_message:
+            continue
+        when = datetime.fromtimestamp(entry.timestamp, UTC).strftime("%H:%M:%S")
+        level = logging.getLevelName(entry.level)
+        yield f"{when} {level:<7} {entry.step_key or '-'}: {entry.user_message}"
 
 
 @dataclass
@@ -89,18 +100,21 @@ def run_partitions(
     job_name: str,
     partitions: Iterable[Partition],
     instance: dg.DagsterInstance,
-    verbose: bool = False,
+    echo: Callable[[str], None] | None = None,
 ) -> Iterator[PartitionRun]:
+    """One run per partition; `echo` receives each run's log lines (`--verbose`)."""
     job = defs.resolve_job_def(job_name)
     recon_job, remote_origin = _origins(job_name)
     for partition in partitions:
         run = instance.create_run_for_job(
             job_def=job,
-            run_config=console_logs(verbose),
+            run_config=QUIET_CONSOLE,
             # The tag the UI gives the runs it launches, for the same filters in the Runs list.
             tags={**job.run_tags, **partition.run_tags, "dagster/code_location": LOCATION},
             remote_job_origin=remote_origin,
             job_code_origin=recon_job.get_python_origin(),
         )
         result = execute_run(recon_job, run, instance, raise_on_error=False)
+        for line in run_log(instance, run.run_id) if echo else ():
+            echo(line)
         yield _summarize(partition, result)

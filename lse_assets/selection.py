@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from lse_assets.settings import Settings, load_settings
+from lse_assets.settings import DEMO_PROJECTS, Settings, load_settings
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -30,10 +30,13 @@ def unknown_projects(settings: Settings, names: Iterable[str]) -> list[str]:
 
 def project_refusal(settings: Settings, unknown: list[str]) -> str:
     what = ", ".join(repr(name) for name in unknown)
-    return (
+    refusal = (
         f"{what} {'is' if len(unknown) == 1 else 'are'} not in LSE_PROJECTS. Valid choices: "
         f"{', '.join(settings.projects)} (add a project to LSE_PROJECTS to archive it)."
     )
+    if not settings.is_demo and set(unknown) <= set(DEMO_PROJECTS):
+        refusal += " The demo's projects live in the demo profile: lse --demo COMMAND."
+    return refusal
 
 
 def day_refusal(settings: Settings, day: date, today: date | None = None) -> str | None:
