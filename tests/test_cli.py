@@ -135,6 +135,7 @@ def test_verify_reports_consistency_and_exits_1_naming_a_tampered_run(tmp_path):
     env = {"LSE_SOURCE": "sample", "LSE_PROJECTS": "proj-a", "LSE_START_DATE": "2025-01-01"}
     assert run_lse("materialize", "--date", "2025-09-13", home=tmp_path, **env).returncode == 0
     clean = run_lse("verify", "--date", "2025-09-13", home=tmp_path, **env)
+    verbose = run_lse("verify", "--date", "2025-09-13", "--verbose", home=tmp_path, **env)
 
     engine = sa.create_engine(embedded_postgres.embedded_url(tmp_path / "postgres"))
     with engine.begin() as connection:
@@ -151,6 +152,9 @@ def test_verify_reports_consistency_and_exits_1_naming_a_tampered_run(tmp_path):
     assert clean.returncode == 0 and "2025-09-13|proj-a: consistent (" in clean.stdout
     assert len(clean.stdout.splitlines()) == 1  # one line; Dagster's logs stay in the run
     assert clean.stderr == ""
+    # --verbose: the run's own log (as the UI shows it) on stderr, the verdict unchanged.
+    assert "Asset check 'files_match_db' on 'db_runs' passed" in verbose.stderr
+    assert verbose.stdout == clean.stdout
     assert tampered.returncode == 1, tampered.stdout + tampered.stderr
     assert "2025-09-13|proj-a: INCONSISTENT" in tampered.stdout
     assert "differing 1" in tampered.stdout and victim in tampered.stdout
