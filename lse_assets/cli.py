@@ -157,6 +157,8 @@ def materialize(day, first, last, projects, backfill, dagster_url, verbose):
             f"{'ok' if ok else 'FAILED'} ({run.metadata.get('raw_runs', {}).get('runs', 0)} runs; "
             f"{done / elapsed * 60:.1f} partitions/min) run {run.run_id}"
         )
+        if run.failure:
+            click.echo(f"    {run.failure}")
     sys.exit(1 if failures else 0)
 
 

@@ -54,6 +54,7 @@ class PartitionRun:
     checks: dict[str, bool] = field(default_factory=dict)
     check_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # checks that failed at WARN severity
+    failure: str | None = None  # the first failed step and why, as the UI's run page says
 
     @property
     def checks_passed(self) -> bool:
@@ -67,6 +68,13 @@ def _summarize(partition: Partition, result: dg.ExecutionResult) -> PartitionRun
         run.metadata[materialization.asset_key.to_user_string()] = {
             key: value.value for key, value in materialization.metadata.items()
         }
+    for event in result.get_step_failure_events():
+        data = event.step_failure_data
+        why = (data.user_failure_data and data.user_failure_data.description) or (
+            data.error.message.strip() if data.error else "failed"
+        )
+        run.failure = f"{event.step_key}: {why.splitlines()[0] if why else 'failed'}"
+        break
     for evaluation in result.get_asset_check_evaluations():
         # A WARN failure (runs still pending) does not block the day: not a failure here.
         warned = not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN

@@ -32,7 +32,8 @@ def verdict(run: PartitionRun) -> tuple[bool, str]:
     """(consistent, the line to print)."""
     key = run.partition.run_tags["dagster/partition"]
     if not run.checks:
-        return False, f"{key}: CHECKS DID NOT RUN (run {run.run_id} failed; see it in the UI)"
+        why = run.failure or f"run {run.run_id} failed; see it in the UI"
+        return False, f"{key}: CHECKS DID NOT RUN ({why})"
     failed = [name for name, ok in run.checks.items() if not ok]
     if failed or not run.success:
         parts = [

@@ -249,3 +249,15 @@ def test_a_dotenv_in_the_working_directory_is_read_and_the_environment_wins(tmp_
     assert "from-dotenv" in from_file.stdout and "default" not in from_file.stdout
     assert "from-env" in overridden.stdout and "from-dotenv" not in overridden.stdout
     assert location.stdout.strip() == "['from-dotenv']", location.stderr
+
+
+def test_a_failed_materialization_says_which_step_failed_and_why(tmp_path):
+    env = {"LSE_SOURCE": "langsmith", "LSE_PROJECTS": "proj-a", "LSE_START_DATE": "2025-01-01"}
+    result = run_lse(
+        "materialize", "--date", "2025-09-13", home=tmp_path, LANGSMITH_API_KEY="", **env
+    )
+
+    assert result.returncode == 1
+    assert "[1/1] 2025-09-13|proj-a: FAILED" in result.stdout
+    assert "    raw_runs: LANGSMITH_API_KEY is not set" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
