@@ -100,3 +100,14 @@ def test_the_demo_profile_uses_no_secret_and_its_own_home(tmp_path, monkeypatch)
     assert resources["notifier"].webhook_url is None
     assert resources["drive"].folder == str(tmp_path / "demo" / "drive")
     assert production.automation_starts_running and not demo.automation_starts_running
+
+
+def test_env_example_and_readme_name_every_setting():
+    from lse_assets.settings import Settings
+
+    root = Path(__file__).resolve().parents[1]
+    example, readme = (root / ".env.example").read_text(), (root / "README.md").read_text()
+    for name in Settings.model_fields:
+        variable = f"LSE_{name.upper()}"
+        assert f"# {variable}=" in example, variable
+        assert f"`{variable}`" in readme, variable
