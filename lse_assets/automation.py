@@ -32,13 +32,20 @@ def _requests(days: list[date], settings: Settings, reason: str) -> list[dg.RunR
     ]
 
 
+def _default_status(settings: Settings) -> dg.DefaultScheduleStatus:
+    # Running in production as soon as a daemon runs; stopped in the demo (switch on in the UI).
+    if settings.automation_starts_running:
+        return dg.DefaultScheduleStatus.RUNNING
+    return dg.DefaultScheduleStatus.STOPPED
+
+
 def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
     @dg.schedule(
         name="daily_archive",
         job=archive_day_job,
         cron_schedule=settings.daily_cron,
         execution_timezone="UTC",
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+        default_status=_default_status(settings),
         description="Archive the UTC day that just ended, for every configured project.",
     )
     def daily_archive(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
@@ -49,7 +56,7 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
         job=archive_day_job,
         cron_schedule=settings.reexport_cron,
         execution_timezone="UTC",
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+        default_status=_default_status(settings),
         description=(
             f"Re-archive the {settings.reexport_days} days before yesterday: late feedback and "
             "token totals land; an unchanged day writes nothing to Drive or the database."

@@ -5,32 +5,34 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
 from lse_assets.db_commands import db
+from lse_assets.selection import check_days, day_options, project_option, selected_days
 
-DEMO_PROJECTS = "demo-chatbot,demo-rag-agent"
 DEMO_DAYS = 3
-
-
-def _use_demo_environment() -> None:
-    # Before lse_assets.definitions is imported: settings are read once, at import.
-    os.environ["LSE_SOURCE"] = "sample"
-    os.environ["LSE_PROJECTS"] = DEMO_PROJECTS
-
+VERBOSE = click.option(
+    "--verbose", is_flag=True, help="Also print Dagster's logs (they always go to the run)."
+)
 
 # Not at the repository root: Dagster reads ./dagster.yaml as instance config when run there.
 LOCAL_INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "dagster.local.yaml"
 
 
+def _echo(verbose: bool):
+    """Where a run's log lines go: the terminal's stderr with --verbose, else nowhere."""
+    return (lambda line: click.echo(line, err=True)) if verbose else None
+
+
 def _use_instance_home() -> str:
-    """DAGSTER_HOME under LSE_HOME (unless set), so run history persists between sessions."""
+    """The profile's Dagster instance folder (DAGSTER_HOME, or under LSE_HOME), so run
+    history persists between sessions; set for this process and the ones it starts."""
     from lse_assets.settings import load_settings
 
-    home = Path(os.environ.get("DAGSTER_HOME") or load_settings().dagster_home)
+    home = load_settings().dagster_home
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
         shutil.copyfile(LOCAL_INSTANCE_CONFIG, home / "dagster.yaml")
@@ -39,53 +41,64 @@ def _use_instance_home() -> str:
 
 
 @click.group()
-def main() -> None:
-    """LSE: archive LangSmith traces per project and UTC day, with Dagster."""
+@click.option(
+    "--demo",
+    "demo_profile",
+    is_flag=True,
+    help="Use the demo profile: sample projects, its own home ($LSE_HOME/demo), no secrets, "
+    "schedules and sensors stopped.",
+)
+def main(demo_profile: bool) -> None:
+    """LSE: archive LangSmith traces per project and UTC day, with Dagster.
+
+    Configuration: environment variables, then ./.env, then defaults (see .env.example).
+    """
+    from lse_assets.settings import DEMO, load_env_file, use_profile
+
+    load_env_file()  # now: options with `envvar=` (LSE_DAGSTER_URL) are parsed after this
+    if demo_profile:
+        use_profile(DEMO)
 
 
 @main.command()
 @click.option("--days", default=DEMO_DAYS, show_default=True, help="Complete UTC days to archive.")
-def demo(days: int) -> None:
-    """Archive the last complete days of two sample projects through Dagster."""
-    _use_demo_environment()
+@VERBOSE
+def demo(days: int, verbose: bool) -> None:
+    """Archive the last complete days of two sample projects through Dagster (demo profile)."""
+    from lse_assets.settings import DEMO, use_profile
+
+    use_profile(DEMO)
     _use_instance_home()
     from lse_assets.demo import run_demo
 
     today = datetime.now(UTC).date()
-    failed = run_demo([today - timedelta(days=n) for n in range(days, 0, -1)])
+    dates = check_days([today - timedelta(days=n) for n in range(days, 0, -1)], "'--days'")
+    failed = run_demo(dates, _echo(verbose))
     click.echo(
         "\nOpen the Dagster UI on these runs:  python3 run.py ui --demo   (then http://127.0.0.1:3000)"
+        "\nOr from a terminal:                  python3 run.py lse --demo status"
     )
     sys.exit(1 if failed else 0)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
-@click.option("--demo", "demo_env", is_flag=True, help="Use the demo's sample projects.")
+@click.option("--demo", "demo_profile", is_flag=True, help="The demo profile (as `lse --demo ui`).")
 @click.argument("dagster_args", nargs=-1, type=click.UNPROCESSED)
-def ui(demo_env: bool, dagster_args: tuple[str, ...]) -> None:
-    """Run `dagster dev` (webserver + daemon) on the LSE_HOME instance."""
-    if demo_env:
-        _use_demo_environment()
+def ui(demo_profile: bool, dagster_args: tuple[str, ...]) -> None:
+    """Run `dagster dev` (webserver + daemon) on the profile's instance."""
+    from lse_assets.runner import MODULE
+    from lse_assets.settings import DEMO, use_profile
+
+    if demo_profile:
+        use_profile(DEMO)
     home = _use_instance_home()
     click.echo(f"DAGSTER_HOME={home}")
     dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
-    os.execv(dagster, [dagster, "dev", "-m", "lse_assets.definitions", *dagster_args])
-
-
-DATE = click.DateTime(formats=["%Y-%m-%d"])
-
-
-def _days(day: datetime | None, first: datetime | None, last: datetime | None) -> list[date]:
-    """The UTC days named by --date, or by --from and --to (inclusive)."""
-    if day and (first or last):
-        raise click.UsageError("give either --date, or --from and --to, not both")
-    if day:
-        return [day.date()]
-    if not (first and last):
-        raise click.UsageError("give --date D, or a range with --from D1 --to D2")
-    if last < first:
-        raise click.UsageError(f"--to {last.date()} is before --from {first.date()}")
-    return [first.date() + timedelta(days=n) for n in range((last - first).days + 1)]
+    # `dagster dev` says the separate `dg` tool supersedes it; `dg` is not part of this
+    # install, so a user could do nothing with that line. Only that exact message is hidden.
+    quiet = "ignore:Function `dev_command` is superseded"
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), quiet]))
+    os.execv(dagster, [dagster, "dev", "-m", MODULE, *dagster_args])
 
 
 def _selected_partitions(day, first, last, projects: tuple[str, ...]):
@@ -93,27 +106,12 @@ def _selected_partitions(day, first, last, projects: tuple[str, ...]):
     from lse_assets.partitions import Partition
     from lse_assets.settings import load_settings
 
-    settings = load_settings()
-    days = _days(day, first, last)
-    unknown = set(projects) - set(settings.projects)
-    if unknown:
-        raise click.UsageError(
-            f"{sorted(unknown)} not in LSE_PROJECTS ({settings.projects}); add them there first"
-        )
-    if days[0] < settings.start_date:
-        raise click.UsageError(f"{days[0]} is before LSE_START_DATE ({settings.start_date})")
-    return [Partition(project, d) for d in days for project in (projects or settings.projects)]
+    days = selected_days(day, first, last)
+    return [Partition(p, d) for d in days for p in (projects or load_settings().projects)]
 
 
 def _partition_options(command):
-    command = click.option(
-        "--project", "projects", multiple=True, help="Repeat for several; default all."
-    )(command)
-    command = click.option("--to", "last", type=DATE, help="Last day of a range (inclusive).")(
-        command
-    )
-    command = click.option("--from", "first", type=DATE, help="First day of a range.")(command)
-    return click.option("--date", "day", type=DATE, help="One UTC day, YYYY-MM-DD.")(command)
+    return day_options(project_option(multiple=True)(command))
 
 
 @main.command()
@@ -126,7 +124,8 @@ def _partition_options(command):
     show_default=True,
     help="Webserver for --backfill.",
 )
-def materialize(day, first, last, projects, backfill, dagster_url):
+@VERBOSE
+def materialize(day, first, last, projects, backfill, dagster_url, verbose):
     """Archive days x projects through Dagster (runs are recorded on the instance and UI)."""
     partitions = _selected_partitions(day, first, last, projects)
     if backfill:
@@ -148,7 +147,7 @@ def materialize(day, first, last, projects, backfill, dagster_url):
     from lse_assets.runner import run_partitions
 
     started, failures = time.monotonic(), 0
-    runs = run_partitions(defs, archive_day_job.name, partitions, dg.DagsterInstance.get(), "INFO")
+    runs = run_partitions(defs, archive_day_job.name, partitions, dg.DagsterInstance.get(), verbose)
     for done, run in enumerate(runs, start=1):
         ok = run.success and run.checks_passed
         failures += not ok
@@ -158,55 +157,54 @@ def materialize(day, first, last, projects, backfill, dagster_url):
             f"{'ok' if ok else 'FAILED'} ({run.metadata.get('raw_runs', {}).get('runs', 0)} runs; "
             f"{done / elapsed * 60:.1f} partitions/min) run {run.run_id}"
         )
+        if run.failure:
+            click.echo(f"    {run.failure}")
     sys.exit(1 if failures else 0)
 
 
 @main.command()
 @_partition_options
-def verify(day, first, last, projects):
-    """Files versus database for days x projects (the files_match_db check, through Dagster).
+@VERBOSE
+def verify(day, first, last, projects, verbose):
+    """Check every copy of archived days x projects against each other, through Dagster.
 
-    Prints one line per partition and every kind of difference with sample run ids;
-    exit code 1 when any partition is inconsistent.
+    One line per partition: `consistent` with its counts, or what differs with sample ids.
+    A partition never archived is reported `not archived` and not checked (nothing is
+    recorded for it). Exit code 1 when any partition is not archived or not consistent.
     """
     partitions = _selected_partitions(day, first, last, projects)
     _use_instance_home()
     import dagster as dg
 
-    from lse_assets.checks import FILES_MATCH_DB
+    from lse_assets.checks import ALL_CHECKS
     from lse_assets.definitions import defs
-    from lse_assets.jobs import verify_day_job
+    from lse_assets.jobs import ALL_ASSETS, verify_day_job
     from lse_assets.runner import run_partitions
+    from lse_assets.status import partition_statuses
+    from lse_assets.verify_report import verdict
 
-    inconsistent = 0
-    runs = run_partitions(defs, verify_day_job.name, partitions, dg.DagsterInstance.get())
-    for run in runs:
-        name = run.partition.run_tags["dagster/partition"]
-        if FILES_MATCH_DB not in run.checks:
-            inconsistent += 1
-            click.echo(f"{name}: check did not run (run {run.run_id} failed; see the UI)")
-            continue
-        found = run.check_metadata[FILES_MATCH_DB]
-        ok = run.checks[FILES_MATCH_DB]
-        inconsistent += not ok
-        click.echo(
-            f"{name}: {'consistent' if ok else 'INCONSISTENT'} "
-            f"({found.get('files', 0)} files, {found.get('rows', 0)} rows"
-            f", {found.get('normalized', 0)} NUL-normalized)"
-        )
-        for kind, count in found.items():
-            if kind.endswith("_sample") or kind in {"files", "rows", "normalized"} or not count:
-                continue
-            sample = found.get(f"{kind}_sample", [])
-            click.echo(f"    {kind}: {count}  e.g. {', '.join(map(str, sample[:5]))}")
-    sys.exit(1 if inconsistent else 0)
+    instance = dg.DagsterInstance.get()
+    statuses = partition_statuses(instance, ALL_ASSETS, ALL_CHECKS, partitions)
+    archived = [state.partition for state in statuses if not state.never_archived]
+    bad = 0
+    for state in statuses:
+        if state.never_archived:
+            bad += 1
+            click.echo(f"{state.partition.run_tags['dagster/partition']}: not archived")
+    for run in run_partitions(defs, verify_day_job.name, archived, instance, _echo(verbose)):
+        ok, line = verdict(run)
+        bad += not ok
+        click.echo(line)
+    sys.exit(1 if bad else 0)
 
 
 @main.command()
 @click.option("--days", default=14, show_default=True, help="How many recent days to show.")
-@click.option("--project", "projects", multiple=True, help="Repeat for several; default all.")
+@project_option(multiple=True)
 def status(days, projects):
-    """A table of project x day: each stage and check as Dagster recorded it."""
+    """A table of project x day: each stage and check as Dagster recorded it, and one state:
+    archived, partly archived (which copies are missing), failed (which asset or check),
+    in progress, or not archived."""
     _use_instance_home()
     import dagster as dg
     from rich.console import Console
@@ -246,10 +244,8 @@ def status(days, projects):
 
 
 @main.command()
-@click.option("--project", required=True, help="LangSmith project name (as in LSE_PROJECTS).")
-@click.option("--date", "day", type=DATE, help="One UTC day.")
-@click.option("--from", "first", type=DATE, help="First day of a range.")
-@click.option("--to", "last", type=DATE, help="Last day (inclusive).")
+@project_option(multiple=False, required=True, help="LangSmith project name (in LSE_PROJECTS).")
+@day_options
 @click.option("--force", is_flag=True, help="Replace local partitions that hold other runs.")
 @click.option("--load-db", is_flag=True, help="Then load the days into Postgres (db_runs).")
 def restore(
@@ -265,7 +261,7 @@ def restore(
     Accepts this platform's zips and the predecessor's (flat, _summary.json, wrapped or bare
     run files). Verifies md5 and swaps each partition in atomically.
     """
-    days = _days(day, first, last)
+    days = selected_days(day, first, last)
     if load_db:
         _use_instance_home()
     from lse_assets.restore_command import run_restore
@@ -275,7 +271,9 @@ def restore(
 
 @main.command("import-legacy")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option("--project", required=True, help="The LangSmith project these files belong to.")
+@project_option(
+    multiple=False, required=True, help="The project these files belong to (in LSE_PROJECTS)."
+)
 @click.option("--force", is_flag=True, help="Replace local partitions that hold other runs.")
 @click.option("--load-db", is_flag=True, help="Then load the imported days into Postgres.")
 def import_legacy(path: Path, project: str, force: bool, load_db: bool) -> None:

@@ -20,13 +20,17 @@ def _postgres() -> PostgresResource:
 
     # The same database the code location uses: LSE_DATABASE_URL, else the embedded one.
     return PostgresResource(
-        database_url=os.environ.get("LSE_DATABASE_URL") or None,
+        database_url=os.environ["LSE_DATABASE_URL"] if _outside_database() else None,
         embedded_dir=str(load_settings().embedded_postgres_dir),
     )
 
 
+def _outside_database() -> bool:
+    return load_settings().secret_is_set("LSE_DATABASE_URL")
+
+
 def _where() -> str:
-    if os.environ.get("LSE_DATABASE_URL"):
+    if _outside_database():
         return "the database of LSE_DATABASE_URL"  # the URL may hold a password: not shown
     return f"the embedded database in {load_settings().embedded_postgres_dir}"
 

@@ -1,4 +1,7 @@
-"""The code location: assets, checks, jobs and resources, wired once from the environment."""
+"""The code location: assets, checks, jobs and resources, wired once from the settings.
+
+Cross-cutting policy lives here, once: the assets' group, owners and tags, the executor.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from lse_assets.automation import build_schedules
 from lse_assets.checks import ALL_CHECKS
 from lse_assets.jobs import ALL_ASSETS, archive_day_job, verify_day_job
 from lse_assets.retention_alarm import build_retention_alarm
-from lse_assets.settings import Settings, load_settings, secret_is_set
+from lse_assets.settings import ASSET_GROUP, Settings, load_settings
 from resources.archive_store import ArchiveStoreResource
 from resources.google_drive import GoogleDriveResource
 from resources.langsmith import LangSmithResource, MissingLangSmithKeyResource
@@ -21,20 +24,23 @@ from resources.run_source import RunSourceResource
 from resources.sample_langsmith import SampleLangSmithResource
 
 
-def _secret(name: str, unset: object = None) -> object:
-    """The variable as an EnvVar (resolved at run time, never stored) when set; else `unset`."""
-    return dg.EnvVar(name) if secret_is_set(name) else unset
+def _secret(settings: Settings, name: str, unset: object = None) -> object:
+    """The variable as an EnvVar (resolved at run time, never stored) when set and used by
+    the profile; else `unset`."""
+    return dg.EnvVar(name) if settings.secret_is_set(name) else unset
 
 
 def run_source(settings: Settings) -> RunSourceResource:
     if settings.source == "sample":
         return SampleLangSmithResource()
-    if not secret_is_set("LANGSMITH_API_KEY"):
+    if not settings.secret_is_set("LANGSMITH_API_KEY"):
         return MissingLangSmithKeyResource()
     return LangSmithResource(
         api_key=dg.EnvVar("LANGSMITH_API_KEY"),
-        endpoint=_secret("LANGSMITH_ENDPOINT", LangSmithResource.model_fields["endpoint"].default),
-        workspace_id=_secret("LANGSMITH_WORKSPACE_ID"),
+        endpoint=_secret(
+            settings, "LANGSMITH_ENDPOINT", LangSmithResource.model_fields["endpoint"].default
+        ),
+        workspace_id=_secret(settings, "LANGSMITH_WORKSPACE_ID"),
     )
 
 
@@ -43,7 +49,7 @@ def archive_store(settings: Settings) -> ArchiveStoreResource:
         return LocalFolderDriveResource(folder=str(settings.local_drive_dir))
     return GoogleDriveResource(
         folder_id=settings.drive_folder_id,
-        credentials_file=_secret("GOOGLE_APPLICATION_CREDENTIALS"),
+        credentials_file=_secret(settings, "GOOGLE_APPLICATION_CREDENTIALS"),
         subject=settings.drive_subject,
         scope=settings.drive_scope,
         root_url=settings.drive_root_url,
@@ -52,13 +58,13 @@ def archive_store(settings: Settings) -> ArchiveStoreResource:
 
 def postgres(settings: Settings) -> PostgresResource:
     return PostgresResource(
-        database_url=_secret("LSE_DATABASE_URL"),
+        database_url=_secret(settings, "LSE_DATABASE_URL"),
         embedded_dir=str(settings.embedded_postgres_dir),
     )
 
 
-def notifier() -> WebhookNotifier:
-    return WebhookNotifier(webhook_url=_secret("LSE_ALERT_WEBHOOK_URL"))
+def notifier(settings: Settings) -> WebhookNotifier:
+    return WebhookNotifier(webhook_url=_secret(settings, "LSE_ALERT_WEBHOOK_URL"))
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
@@ -67,14 +73,26 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "run_files": RunFilesResource(data_dir=str(settings.run_files_dir)),
         "drive": archive_store(settings),
         "postgres": postgres(settings),
-        "notifier": notifier(),
+        "notifier": notifier(settings),
     }
+
+
+def in_group(settings: Settings, assets: list[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """The assets in the group `langsmith_archive`, with owners and tags from the settings."""
+    return dg.map_asset_specs(
+        lambda spec: spec.replace_attributes(
+            group_name=ASSET_GROUP,
+            owners=settings.asset_owners or spec.owners,
+            tags={**spec.tags, **settings.asset_tags},
+        ),
+        assets,
+    )
 
 
 _settings = load_settings()
 
 defs = dg.Definitions(
-    assets=ALL_ASSETS,
+    assets=in_group(_settings, ALL_ASSETS),
     asset_checks=ALL_CHECKS,
     jobs=[archive_day_job, verify_day_job],
     schedules=build_schedules(_settings),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import dagster as dg
@@ -37,7 +38,7 @@ def _row(run: PartitionRun) -> list[str]:
     ]
 
 
-def run_demo(days: list[date]) -> bool:
+def run_demo(days: list[date], echo: Callable[[str], None] | None = None) -> bool:
     """Archive every (day, sample project); return True if any run or check failed."""
     console = Console()
     partitions = [Partition(project, day) for day in days for project in load_settings().projects]
@@ -46,7 +47,7 @@ def run_demo(days: list[date]) -> bool:
         table.add_column(column, justify="right" if column in NUMBERS else "left")
     failed = False
     instance = dg.DagsterInstance.get()
-    for run in run_partitions(defs, archive_day_job.name, partitions, instance):
+    for run in run_partitions(defs, archive_day_job.name, partitions, instance, echo):
         console.print(f"archived {run.partition.run_tags['dagster/partition']}")
         table.add_row(*_row(run))
         failed = failed or not (run.success and run.checks_passed)

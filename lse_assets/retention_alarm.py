@@ -30,7 +30,11 @@ def build_retention_alarm(
     @dg.sensor(
         name=RETENTION_ALARM,
         minimum_interval_seconds=3600,
-        default_status=dg.DefaultSensorStatus.RUNNING,
+        default_status=(  # stopped in the demo: its unarchived days are no emergency
+            dg.DefaultSensorStatus.RUNNING
+            if settings.automation_starts_running
+            else dg.DefaultSensorStatus.STOPPED
+        ),
         description=(
             f"Alerts when a day older than {settings.retention_warn_days} days is not archived "
             f"(or failed) before LangSmith deletes it at {settings.retention_days} days."

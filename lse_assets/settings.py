@@ -1,4 +1,13 @@
-"""Every LSE_* environment variable, read and validated in one place.
+"""Every LSE_* setting, read and validated in one place, the same way for every entry point.
+
+Order: environment variables win, then a `.env` file in the working directory (loaded
+into the environment with python-dotenv, never overriding), then the defaults here.
+
+Two profiles: `production` (the default) and `demo` (`lse --demo`, `LSE_PROFILE=demo`).
+The demo profile is fixed: sample projects and source, its own home under
+`$LSE_HOME/demo`, no secret used (no LangSmith key, no outside database, Drive or
+webhook), and its schedules and sensors start stopped, so a demo never raises a
+production alarm nor writes into production storage.
 
 Secrets (API keys, database URL, webhook URL) are not read here: they reach resources as
 Dagster `EnvVar`s so their values never land in run config, logs or metadata. This module
@@ -13,11 +22,18 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+from dotenv import load_dotenv
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_PROJECT = "default"  # LangSmith's own name for the project of untagged traces
 DEFAULT_HISTORY_DAYS = 14  # LangSmith base-tier retention: older days cannot be fetched
+ENV_FILE = ".env"  # in the working directory, as Dagster's own commands read it
+PROFILE_VARIABLE = "LSE_PROFILE"
+DEMO = "demo"
+PRODUCTION = "production"
+DEMO_PROJECTS = ["demo-chatbot", "demo-rag-agent"]
+ASSET_GROUP = "langsmith_archive"
 
 
 def _default_start_date() -> date:
@@ -28,6 +44,7 @@ class Settings(BaseSettings):
     # Empty values count as unset: docker-compose passes `VAR: ${VAR:-}` through as "".
     model_config = SettingsConfigDict(env_prefix="LSE_", extra="ignore", env_ignore_empty=True)
 
+    profile: Literal["production", "demo"] = PRODUCTION
     projects: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [DEFAULT_PROJECT])
     start_date: date = Field(default_factory=_default_start_date)
     home: Path = Path(".lse")
@@ -46,6 +63,33 @@ class Settings(BaseSettings):
     drive_scope: Literal["drive.file", "drive"] = "drive.file"
     alert_warnings: bool = False  # LSE_ALERT_WARNINGS: announce WARN check failures too
     dagster_url: str | None = None  # LSE_DAGSTER_URL: base URL of the UI, for run links
+    asset_owners: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    asset_tags: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+
+    @field_validator("asset_owners", mode="before")
+    @classmethod
+    def _split_owners(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [owner.strip() for owner in value.split(",") if owner.strip()]
+        for owner in value:
+            if "@" not in owner and not owner.startswith("team:"):
+                raise ValueError(
+                    f"LSE_ASSET_OWNERS: {owner!r} is neither an e-mail address nor 'team:NAME'"
+                )
+        return value
+
+    @field_validator("asset_tags", mode="before")
+    @classmethod
+    def _split_tags(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        tags = {}
+        for pair in (part.strip() for part in value.split(",") if part.strip()):
+            key, sep, tag_value = pair.partition("=")
+            if not sep or not key.strip():
+                raise ValueError(f"LSE_ASSET_TAGS: {pair!r} is not KEY=VALUE (e.g. team=data)")
+            tags[key.strip()] = tag_value.strip()
+        return tags
 
     @field_validator("projects", mode="before")
     @classmethod
@@ -90,13 +134,57 @@ class Settings(BaseSettings):
 
     @property
     def dagster_home(self) -> Path:
+        """The Dagster instance folder: DAGSTER_HOME if set (production), else under home."""
+        if self.profile == PRODUCTION and os.environ.get("DAGSTER_HOME"):
+            return Path(os.environ["DAGSTER_HOME"]).expanduser().resolve()
         return self.home_dir / "dagster"
 
+    @property
+    def is_demo(self) -> bool:
+        return self.profile == DEMO
 
-def secret_is_set(name: str) -> bool:
-    return bool(os.environ.get(name))
+    @property
+    def automation_starts_running(self) -> bool:
+        """Schedules and sensors run as soon as a daemon does, except in the demo."""
+        return not self.is_demo
+
+    def secret_is_set(self, name: str) -> bool:
+        """Whether a secret variable is set and used; the demo uses none."""
+        return not self.is_demo and bool(os.environ.get(name))
+
+
+class _DemoSettings(Settings):
+    """The demo profile: only what it is built with, nothing from the environment."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        **_: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def demo_settings(home: Path) -> Settings:
+    return _DemoSettings(
+        profile=DEMO, projects=DEMO_PROJECTS, source="sample", home=home.expanduser() / DEMO
+    )
+
+
+def load_env_file() -> None:
+    """Variables of ./.env that the environment does not set yet (it wins)."""
+    load_dotenv(Path.cwd() / ENV_FILE, override=False)
+
+
+def use_profile(profile: str) -> None:
+    """Select a profile for this process and the processes it starts (dagster dev, runs)."""
+    os.environ[PROFILE_VARIABLE] = profile
+    load_settings.cache_clear()
 
 
 @cache
 def load_settings() -> Settings:
-    return Settings()
+    load_env_file()
+    settings = Settings()
+    return demo_settings(settings.home) if settings.is_demo else settings

@@ -32,12 +32,28 @@ class PartitionStatus:
         return "FAILED" in self.assets.values() or "FAILED" in self.checks.values()
 
     @property
+    def never_archived(self) -> bool:
+        """No copy was ever made: nothing to verify."""
+        return not any(state in {"MATERIALIZED", "FAILED"} for state in self.assets.values())
+
+    @property
     def summary(self) -> str:
-        if self.failed:
-            return "failed"
+        """One truth: failed (which asset or check) / in progress / archived / partly
+        archived (which copies are missing) / not archived."""
+        failed = [
+            name for name, state in {**self.assets, **self.checks}.items() if state == "FAILED"
+        ]
+        if failed:
+            return f"failed ({', '.join(failed)})"
         if "IN_PROGRESS" in self.assets.values():
             return "in progress"
-        return "archived" if self.archived else "not archived"
+        if self.archived:
+            warned = [name for name, state in self.checks.items() if state == "WARN"]
+            return f"archived (warning: {', '.join(warned)})" if warned else "archived"
+        missing = [name for name, state in self.assets.items() if state != "MATERIALIZED"]
+        if len(missing) == len(self.assets):
+            return "not archived"
+        return f"partly archived (missing: {', '.join(missing)})"
 
 
 def days_between(first: date, last: date) -> list[date]:

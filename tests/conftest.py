@@ -20,8 +20,18 @@ os.environ.update(
         "LSE_STEP_RETRIES": "0",
     }
 )
-for _name in ("LSE_DATABASE_URL", "LSE_DATA_DIR", "LSE_DRIVE_FOLDER_ID", "LANGSMITH_API_KEY"):
-    os.environ.pop(_name, None)
+# Set empty rather than removed: empty counts as unset, and a developer's ./.env (read with
+# the environment winning) cannot fill them in and point the tests at real systems.
+for _name in (
+    "LSE_DATABASE_URL",
+    "LSE_DATA_DIR",
+    "LSE_DRIVE_FOLDER_ID",
+    "LANGSMITH_API_KEY",
+    "LSE_ALERT_WEBHOOK_URL",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "LSE_PROFILE",
+):
+    os.environ[_name] = ""
 
 import shutil  # noqa: E402
 from collections.abc import Iterator  # noqa: E402

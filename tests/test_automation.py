@@ -39,3 +39,13 @@ def test_reexport_covers_the_days_before_yesterday():
 def test_no_request_before_the_start_date():
     requested = _requested("recent_days_reexport", datetime(2025, 1, 3, 3, 0, tzinfo=UTC))
     assert {p.day for p in requested} == {date(2025, 1, 1)}
+
+
+def test_schedules_run_in_production_and_start_stopped_in_the_demo(tmp_path):
+    from lse_assets.settings import demo_settings
+
+    production = {s.name: s.default_status for s in build_schedules(SETTINGS)}
+    demo = {s.name: s.default_status for s in build_schedules(demo_settings(tmp_path))}
+
+    assert set(production.values()) == {dg.DefaultScheduleStatus.RUNNING}
+    assert set(demo.values()) == {dg.DefaultScheduleStatus.STOPPED}

@@ -59,3 +59,55 @@ def test_api_bound_assets_retry_with_exponential_backoff_by_default():
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
     )
     assert result.stdout.strip() == "[(3, 'EXPONENTIAL'), (3, 'EXPONENTIAL')]", result.stderr
+
+
+def test_assets_sit_in_their_group_with_owners_and_tags_from_the_settings():
+    from lse_assets.definitions import in_group
+    from lse_assets.jobs import ALL_ASSETS
+    from lse_assets.settings import Settings
+
+    graph = defs.resolve_asset_graph()
+    assert {graph.get(key).group_name for key in graph.get_all_asset_keys()} == {
+        "langsmith_archive"
+    }
+    configured = Settings(asset_owners="data@example.com,team:platform", asset_tags="tier=gold")
+    for asset in in_group(configured, ALL_ASSETS):
+        (spec,) = asset.specs
+        assert spec.group_name == "langsmith_archive"
+        assert spec.owners == ["data@example.com", "team:platform"]
+        assert spec.tags["tier"] == "gold"
+    for spec in (s for a in in_group(Settings(), ALL_ASSETS) for s in a.specs):
+        assert spec.owners == [] and "tier" not in spec.tags
+
+
+def test_the_demo_profile_uses_no_secret_and_its_own_home(tmp_path, monkeypatch):
+    from lse_assets.definitions import build_resources
+    from lse_assets.settings import Settings, demo_settings
+
+    for name in ("LSE_DATABASE_URL", "LSE_ALERT_WEBHOOK_URL", "LANGSMITH_API_KEY"):
+        monkeypatch.setenv(name, "postgresql://u:secret@db.invalid/prod")
+    monkeypatch.setenv("LSE_DRIVE_FOLDER_ID", "production-folder")
+    production = Settings(home=tmp_path)
+    demo = demo_settings(tmp_path)
+
+    assert production.secret_is_set("LSE_DATABASE_URL") and not demo.secret_is_set(
+        "LSE_DATABASE_URL"
+    )
+    assert demo.home_dir == tmp_path / "demo" and demo.source == "sample"
+    assert demo.projects == ["demo-chatbot", "demo-rag-agent"] and demo.drive_folder_id is None
+    resources = build_resources(demo)
+    assert resources["postgres"].database_url is None
+    assert resources["notifier"].webhook_url is None
+    assert resources["drive"].folder == str(tmp_path / "demo" / "drive")
+    assert production.automation_starts_running and not demo.automation_starts_running
+
+
+def test_env_example_and_readme_name_every_setting():
+    from lse_assets.settings import Settings
+
+    root = Path(__file__).resolve().parents[1]
+    example, readme = (root / ".env.example").read_text(), (root / "README.md").read_text()
+    for name in Settings.model_fields:
+        variable = f"LSE_{name.upper()}"
+        assert f"# {variable}=" in example, variable
+        assert f"`{variable}`" in readme, variable

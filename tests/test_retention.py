@@ -32,7 +32,8 @@ def test_unarchived_and_failed_days_are_at_risk_archived_ones_are_not():
     assert [(r.key, r.days_left) for r in risks] == [("2025-09-07|b", 1), ("2025-09-08|a", 2)]
 
     text = retention.alarm_message(risks, "http://dagster:3000")["text"]
-    assert "`2025-09-07|b`: not archived" in text and "`2025-09-08|a`: failed" in text
+    assert "`2025-09-07|b`: partly archived (missing: db_runs)" in text
+    assert "`2025-09-08|a`: failed (files_match_db)" in text
     assert text.index("2025-09-07|b") < text.index("2025-09-08|a")
     assert "http://dagster:3000/assets/raw_runs" in text
 

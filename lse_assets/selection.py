@@ -1,0 +1,115 @@
+"""Which partitions a command may name: the one rule every `lse` command applies.
+
+A project must be in LSE_PROJECTS and a day inside the partitions (LSE_START_DATE up to
+yesterday, the last complete UTC day); anything else is refused with the valid choices,
+before any work starts. `materialize`, `verify`, `status`, `restore`, `import-legacy` and
+`lse forget` use these options or helpers, so they all refuse the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import click
+
+from lse_assets.settings import DEMO_PROJECTS, Settings, load_settings
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def last_day(today: date | None = None) -> date:
+    """The last partition: yesterday, the last complete UTC day."""
+    return (today or datetime.now(UTC).date()) - timedelta(days=1)
+
+
+def unknown_projects(settings: Settings, names: Iterable[str]) -> list[str]:
+    return sorted(set(names) - set(settings.projects))
+
+
+def project_refusal(settings: Settings, unknown: list[str]) -> str:
+    what = ", ".join(repr(name) for name in unknown)
+    refusal = (
+        f"{what} {'is' if len(unknown) == 1 else 'are'} not in LSE_PROJECTS. Valid choices: "
+        f"{', '.join(settings.projects)} (add a project to LSE_PROJECTS to archive it)."
+    )
+    if not settings.is_demo and set(unknown) <= set(DEMO_PROJECTS):
+        refusal += " The demo's projects live in the demo profile: lse --demo COMMAND."
+    return refusal
+
+
+def day_refusal(settings: Settings, day: date, today: date | None = None) -> str | None:
+    """Why `day` is not a partition, naming the valid range; None when it is one."""
+    first, last = settings.start_date, last_day(today)
+    if first <= day <= last:
+        return None
+    why = "is before LSE_START_DATE" if day < first else "has not ended yet (UTC)"
+    return (
+        f"{day} {why}. Valid days: {first} (LSE_START_DATE) to {last} "
+        "(yesterday, the last complete UTC day)."
+    )
+
+
+def check_projects(names: Iterable[str], param_hint: str = "'--project'") -> list[str]:
+    settings = load_settings()
+    names = list(names)
+    unknown = unknown_projects(settings, names)
+    if unknown:
+        raise click.BadParameter(project_refusal(settings, unknown), param_hint=param_hint)
+    return names
+
+
+def check_days(days: list[date], param_hint: str = "'--date' / '--from' / '--to'") -> list[date]:
+    settings = load_settings()
+    for day in (days[0], days[-1]):  # the days are in order: the ends decide
+        refusal = day_refusal(settings, day)
+        if refusal:
+            raise click.BadParameter(refusal, param_hint=param_hint)
+    return days
+
+
+def selected_days(
+    day: datetime | None, first: datetime | None, last: datetime | None
+) -> list[date]:
+    """The UTC days named by --date, or by --from and --to (inclusive), all partitions."""
+    if day and (first or last):
+        raise click.UsageError("give either --date, or --from and --to, not both")
+    if day:
+        return check_days([day.date()], "'--date'")
+    if not (first and last):
+        raise click.UsageError("give --date D, or a range with --from D1 --to D2")
+    if last < first:
+        raise click.UsageError(f"--to {last.date()} is before --from {first.date()}")
+    days = [first.date() + timedelta(days=n) for n in range((last - first).days + 1)]
+    return check_days(days, "'--from' / '--to'")
+
+
+def _known_projects(_ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is None:
+        return value
+    names = value if isinstance(value, tuple) else (value,)
+    check_projects(names, f"'--{param.name}'" if param.name != "projects" else "'--project'")
+    return value
+
+
+def project_option(*, multiple: bool, required: bool = False, help: str | None = None) -> Callable:
+    """`--project`, refused unless in LSE_PROJECTS (one name, or several with `multiple`)."""
+    return click.option(
+        "--project",
+        "projects" if multiple else "project",
+        multiple=multiple,
+        required=required,
+        callback=_known_projects,
+        help=help
+        or ("Repeat for several; default all." if multiple else "A project of LSE_PROJECTS."),
+    )
+
+
+def day_options(command: Callable) -> Callable:
+    """--date, or --from and --to; turn them into days with `selected_days`."""
+    command = click.option("--to", "last", type=DATE, help="Last day of a range (inclusive).")(
+        command
+    )
+    command = click.option("--from", "first", type=DATE, help="First day of a range.")(command)
+    return click.option("--date", "day", type=DATE, help="One UTC day, YYYY-MM-DD.")(command)
