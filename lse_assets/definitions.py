@@ -35,6 +35,7 @@ def run_source(settings: Settings) -> RunSourceResource:
         api_key=dg.EnvVar("LANGSMITH_API_KEY"),
         endpoint=_secret("LANGSMITH_ENDPOINT", LangSmithResource.model_fields["endpoint"].default),
         workspace_id=_secret("LANGSMITH_WORKSPACE_ID"),
+        page_bytes=settings.fetch_page_bytes,
     )
 
 
