@@ -321,7 +321,7 @@ class FakeLangSmith:
                 for run_id in query.get("run", [])
                 for record in self._feedback.get(run_id, [])
             ),
-            key=lambda record: (record["created_at"], record["id"]),
+            key=lambda record: (record["created_at"], record.get("id", "")),
         )
         return 200, {}, _json(records[offset : offset + limit])
 
