@@ -407,7 +407,7 @@ def test_pages_shrink_for_large_runs_and_grow_back_without_skipping_or_repeating
     assert min(asked) < 100 and 200 in asked[smallest:]  # shrank, then grew back
     offsets = _offsets(fake)
     assert offsets == sorted(set(offsets))  # never asked again for a position
-    assert offsets[1:] == [a + min(s, 1000 - a) for a, s in zip(offsets, asked)][:-1]
+    assert offsets[1:] == [a + min(s, 1000 - a) for a, s in zip(offsets, asked, strict=True)][:-1]
     paging = fetch.source["paging"]
     assert paging["duplicate_runs_dropped"] == fetch.duplicate_runs_dropped == 0
     assert paging["smallest_page_size"] == min(asked)
@@ -420,7 +420,7 @@ def test_a_server_capping_pages_below_the_requested_size(server, fake):
     day = maker.day(DAY, traces=50, runs_per_trace=5, feedback_every=7)
     day.install(fake)
 
-    runs, source = fetch_all(server)
+    runs, _ = fetch_all(server)
 
     assert {run["id"] for run in runs} == day.ids_for_root_day(DAY) and len(runs) == 250
     assert all(q.body["page_size"] == 1000 for q in fake.served(RUNS_QUERY))

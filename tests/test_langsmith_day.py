@@ -96,13 +96,13 @@ def test_byte_identical_repeats_are_dropped_and_counted():
 def test_one_id_with_two_contents_stops_the_fetch_naming_the_run():
     other = {**run(2), "name": "changed"}
     pages = Pages({None: ([run(1), run(2)], "c1"), "c1": ([other], None)})
-    with pytest.raises(LangSmithDataError, match="run r0002 .*twice with different content"):
+    with pytest.raises(LangSmithDataError, match=r"run r0002 .*twice with different content"):
         list(stream_runs(pages, {}))
 
 
 def test_a_run_without_an_id_stops_the_fetch():
     pages = Pages({None: ([run(1), {"trace_id": "t9", "name": "lost"}], None)})
-    with pytest.raises(LangSmithDataError, match="run without an id.*'t9'"):
+    with pytest.raises(LangSmithDataError, match=r"run without an id.*'t9'"):
         list(stream_runs(pages, {}))
 
 
