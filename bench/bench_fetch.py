@@ -64,12 +64,17 @@ def _serve(spec: dict[str, Any], conn: Any) -> None:
         feedback_every=spec["feedback_every"],
         records_per_run=1,
     )
+    blob = "z" * spec.get("big_bytes", 0)  # one string shared by every big run's dict
+    for run in day.runs[spec.get("big_every", 1) - 1 :: spec.get("big_every") or len(day.runs) + 1]:
+        run["outputs"] = {"blob": blob}
+    big = sum(1 for run in day.runs if run["outputs"].get("blob") is blob) if blob else 0
     day.install(fake)
     shape = {
         "runs": len(day.runs),
         "traces": spec["traces"],
         "runs_with_feedback": len({record["run_id"] for record in day.feedback}),
         "feedback_records": len(day.feedback),
+        "big_runs": big,
     }
     del day
     with fake.serve() as server:
@@ -109,9 +114,17 @@ def fake_server(**spec: Any) -> Iterator[FakeProcess]:
 
 
 # ---- the two algorithms -------------------------------------------------------------------
-def ours(url: str, scale: float) -> tuple[set[str], int]:
+# Today's paging before byte-sized pages (issue 12): a fixed 200 runs a request.
+FIXED_200 = {"page_size": 200, "page_bytes": 10**15}
+
+
+def ours(url: str, scale: float, **paging: int) -> tuple[set[str], int]:
     fetch = LangSmithResource(
-        api_key=KEY, endpoint=url, backoff_seconds=1 / scale, max_backoff_seconds=60 / scale
+        api_key=KEY,
+        endpoint=url,
+        backoff_seconds=1 / scale,
+        max_backoff_seconds=60 / scale,
+        **paging,
     ).fetch_day(PROJECT, DAY)
     ids, records = set(), 0
     for run in fetch.runs:
@@ -191,11 +204,11 @@ def timed(server: FakeProcess, fetch: Callable[[str, float], Any], scale: float)
 
 
 # ---- peak memory of a large day -----------------------------------------------------------
-def rss_child(url: str, write: bool) -> None:
+def rss_child(url: str, write: bool, paging: str) -> None:
     """Fetch the whole day (and write it, if `write`); print peak RSS before and after."""
     from lse_assets import jsondoc, runfiles
 
-    api = LangSmithResource(api_key=KEY, endpoint=url)
+    api = LangSmithResource(api_key=KEY, endpoint=url, **(FIXED_200 if paging == "200" else {}))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     fetch = api.fetch_day(PROJECT, DAY)
     if write:
@@ -209,23 +222,42 @@ def rss_child(url: str, write: bool) -> None:
             runs += 1
             size += len(jsondoc.canonical_bytes(run))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"before_kb": before, "peak_kb": peak, "runs": runs, "bytes": size}))
+    largest = fetch.source["paging"]["largest_page_bytes"]
+    print(
+        json.dumps(
+            {
+                "before_kb": before,
+                "peak_kb": peak,
+                "runs": runs,
+                "bytes": size,
+                "largest_page": largest,
+            }
+        )
+    )
 
 
-def peak_rss(runs: int, payload: int) -> dict[str, dict[str, Any]]:
-    """Peak RSS of a fresh process fetching a `runs`-run day: alone, and writing it."""
-    with fake_server(
-        rate_limit=None, traces=runs // 10, runs_per_trace=10, feedback_every=10, payload=payload
-    ) as server:
+def peak_rss(**spec: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    """Peak RSS of fresh processes fetching the day: alone and writing it, each with today's
+    fixed 200-run pages and with byte-sized pages."""
+    with fake_server(rate_limit=None, feedback_every=10, **spec) as server:
         results = {}
-        for mode in ("fetch", "write"):
-            out = subprocess.run(
-                [sys.executable, "-m", "bench.bench_fetch", "--rss-child", mode, server.url],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-            results[mode] = json.loads(out.strip().splitlines()[-1])
+        for paging in ("200", "bytes"):
+            for mode in ("fetch", "write"):
+                out = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.bench_fetch",
+                        "--rss-child",
+                        mode,
+                        paging,
+                        server.url,
+                    ],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+                results[paging, mode] = json.loads(out.strip().splitlines()[-1])
         return results
 
 
@@ -235,23 +267,58 @@ def limit_floor(requests: int, limit: int, window: float) -> float:
     return ((requests - 1) // limit) * window if requests else 0.0
 
 
-def binding(args: argparse.Namespace, shape: dict[str, int]) -> None:
-    """Ours alone under a compression where the limit binds it: 429s and Retry-After."""
-    limit, window = REAL_LIMIT[0], REAL_LIMIT[1] / args.binding_scale
-    with fake_server(
-        rate_limit=(limit, window),
-        traces=args.traces,
-        runs_per_trace=args.runs_per_trace,
-        feedback_every=10,
-        payload=200,
-    ) as server:
-        result = timed(server, ours, args.binding_scale)
-    floor = limit_floor(result["requests"] - result["rejected"], limit, window)
+# ---- day profiles under the limit ----------------------------------------------------------
+PROFILES = {
+    "20,000 runs of ~5 KB": {"traces": 2000, "runs_per_trace": 10, "payload": 200},
+    "30,000 small runs": {"traces": 3000, "runs_per_trace": 10, "payload": 200},
+    "20,000 runs, 1 % of 3 MB": {
+        "traces": 2000,
+        "runs_per_trace": 10,
+        "payload": 200,
+        "big_every": 100,
+        "big_bytes": 3_000_000,
+    },
+}
+LOOKUPS = 2  # GET /info and GET /sessions
+
+
+def profiles(scale: float, names: list[str]) -> None:
+    """Each profile under the compressed limit: byte-sized pages, then today's 200-run pages.
+    Requests against the floor ceil(runs/1000) + ceil(runs with feedback/100) + lookups, and
+    wall time against the time the limit alone needs for the floor."""
+    limit, window = REAL_LIMIT[0], REAL_LIMIT[1] / scale
     print(
-        f"ours, binding: 15 requests per {window:.1f} s ({args.binding_scale:g}x): "
-        f"{result['requests']} requests ({result['rejected']} answered 429, Retry-After "
-        f"honoured), {result['seconds']:.1f} s wall; the limit alone needs {floor:.1f} s"
+        f"profiles: 15 requests per {window:.2f} s ({scale:g}x compressed), feedback on every "
+        "10th run"
     )
+    for name in names:
+        spec = PROFILES[name]
+        with fake_server(rate_limit=(limit, window), feedback_every=10, **spec) as server:
+            shape = server.shape
+            floor = (
+                math.ceil(shape["runs"] / 1000)
+                + math.ceil(shape["runs_with_feedback"] / 100)
+                + LOOKUPS
+            )
+            need = limit_floor(floor, limit, window)
+            results = {
+                paging: timed(server, lambda url, s, p=knobs: ours(url, s, **p), scale)
+                for paging, knobs in (("byte-sized", {}), ("fixed 200", FIXED_200))
+            }
+        assert results["byte-sized"]["ids"] == results["fixed 200"]["ids"], "different runs"
+        print(
+            f"  {name}: {shape['runs']:,} runs ({shape['big_runs']} of 3 MB), "
+            f"{shape['runs_with_feedback']:,} with feedback; floor {floor} requests "
+            f"({math.ceil(shape['runs'] / 1000)} + {math.ceil(shape['runs_with_feedback'] / 100)}"
+            f" + {LOOKUPS}), which the limit alone holds {need:.1f} s"
+        )
+        for paging, result in results.items():
+            accepted = result["requests"] - result["rejected"]
+            print(
+                f"    {paging:>10}: {accepted:>4} requests = floor {accepted - floor:+d} "
+                f"(+{result['rejected']} answered 429); {result['seconds']:6.2f} s wall = "
+                f"{result['seconds'] / need:.2f}x the limit's floor"
+            )
 
 
 # ---- report -------------------------------------------------------------------------------
@@ -261,18 +328,47 @@ def main() -> None:
     parser.add_argument("--traces", type=int, default=2000)
     parser.add_argument("--runs-per-trace", type=int, default=10)
     parser.add_argument(
-        "--binding-scale", type=float, default=10.0, help="compression for ours alone"
+        "--binding-scale", type=float, default=10.0, help="compression for the profiles"
     )
+    parser.add_argument("--profile", action="append", choices=list(PROFILES), help="only these")
     parser.add_argument("--rss-runs", type=int, default=100_000)
     parser.add_argument("--skip-rss", action="store_true")
-    parser.add_argument("--rss-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--skip-predecessor", action="store_true")
+    parser.add_argument("--rss-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # our retry notices would interleave with the report
     if args.rss_child:
-        mode, url = args.rss_child
-        rss_child(url, write=mode == "write")
+        mode, paging, url = args.rss_child
+        rss_child(url, write=mode == "write", paging=paging)
         return
 
+    if not args.skip_predecessor:
+        predecessor_report(args)
+    profiles(args.binding_scale, args.profile or list(PROFILES))
+    if args.skip_rss:
+        return
+    for label, spec in (
+        (
+            f"{args.rss_runs:,} runs of ~5 KB",
+            {"traces": args.rss_runs // 10, "runs_per_trace": 10, "payload": 1000},
+        ),
+        ("20,000 runs, 1 % of 3 MB", PROFILES["20,000 runs, 1 % of 3 MB"]),
+    ):
+        rss = peak_rss(**spec)
+        print(
+            f"    peak RSS, {label} ({rss['bytes', 'write']['bytes'] / 1e6:,.0f} MB of run "
+            f"files; process after imports {rss['bytes', 'fetch']['before_kb'] / 1024:.0f} MB):"
+        )
+        for paging, title in (("200", "fixed 200 (before)"), ("bytes", "byte-sized (now)")):
+            fetched, written = rss[paging, "fetch"], rss[paging, "write"]
+            print(
+                f"      {title:>18}: fetch {fetched['peak_kb'] / 1024:.0f} MB, fetch + "
+                f"write_partition {written['peak_kb'] / 1024:.0f} MB (largest page "
+                f"{fetched['largest_page'] / 1e6:.1f} MB)"
+            )
+
+
+def predecessor_report(args: argparse.Namespace) -> None:
     limit, window = REAL_LIMIT[0], REAL_LIMIT[1] / args.scale
     with fake_server(
         rate_limit=(limit, window),
@@ -314,25 +410,6 @@ def main() -> None:
         f"predecessor >= {old_floor:,.0f} s ({old_floor / 60:.0f} min: {sleeps:,.0f} s of 1 s "
         f"sleeps alone) -> at least {old_floor / ours_floor:.0f}x"
     )
-    issue_bound = math.ceil(shape["runs"] / 200) + math.ceil(shape["runs_with_feedback"] / 100)
-    ours_bound = math.ceil(shape["runs"] / 200) + math.ceil(shape["feedback_records"] / 99) + 2
-    print(
-        f"       bound: ceil(runs/200) + ceil(runs with feedback/100) = {issue_bound}; ours made "
-        f"{new['requests'] - new['rejected']} (+{new['rejected']} answered 429) = "
-        f"ceil(runs/200) + ceil(records/99) + 2 lookups = {ours_bound}"
-    )
-    binding(args, shape)
-    if args.skip_rss:
-        return
-    for runs in (args.rss_runs // 10, args.rss_runs):
-        rss = peak_rss(runs, payload=1000)
-        fetched, written = rss["fetch"], rss["write"]
-        print(
-            f"    peak RSS: {written['runs']:>7,}-run day ({written['bytes'] / 1e6:,.0f} MB of run "
-            f"files): fetch {fetched['peak_kb'] / 1024:.0f} MB, fetch + write_partition "
-            f"{written['peak_kb'] / 1024:.0f} MB (process after imports: "
-            f"{fetched['before_kb'] / 1024:.0f} MB)"
-        )
 
 
 if __name__ == "__main__":
