@@ -292,7 +292,7 @@ def profiles(scale: float, names: list[str]) -> None:
     """Each profile under the compressed limit: byte-sized pages, then today's 200-run pages.
     Requests against the floor ceil(runs/1000) + ceil(runs with feedback/100) + lookups, and
     wall time against the time the limit alone needs for the floor."""
-    print(f"profiles: LangSmith's 15 requests per 10 s, feedback on every 10th run")
+    print("profiles: LangSmith's 15 requests per 10 s, feedback on every 10th run")
     for name in names:
         spec = dict(PROFILES[name])
         scale = min(scale, spec.pop("scale", scale))
