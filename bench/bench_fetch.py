@@ -212,7 +212,7 @@ def rss_child(url: str, write: bool, paging: str) -> None:
     from lse_assets import jsondoc, runfiles
 
     api = LangSmithResource(api_key=KEY, endpoint=url, **(FIXED_200 if paging == "200" else {}))
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak_kb(reset=True)
     fetch = api.fetch_day(PROJECT, DAY)
     if write:
         with tempfile.TemporaryDirectory(dir="/dev/shm") as data_dir:
@@ -224,7 +224,7 @@ def rss_child(url: str, write: bool, paging: str) -> None:
         for run in fetch.runs:
             runs += 1
             size += len(jsondoc.canonical_bytes(run))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_kb()
     largest = fetch.source["paging"]["largest_page_bytes"]
     print(
         json.dumps(
@@ -237,6 +237,18 @@ def rss_child(url: str, write: bool, paging: str) -> None:
             }
         )
     )
+
+
+def peak_kb(reset: bool = False) -> int:
+    """This process's peak RSS in KB. `ru_maxrss` is no use here: Linux carries the parent's
+    peak across fork and exec, so a child of a big benchmark process starts at its parent's
+    peak. VmHWM can be reset (`clear_refs` 5) and is this process's own."""
+    if reset:
+        Path("/proc/self/clear_refs").write_text("5")
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def peak_rss(**spec: Any) -> dict[tuple[str, str], dict[str, Any]]:
@@ -342,6 +354,7 @@ def main() -> None:
     parser.add_argument("--rss-runs", type=int, default=100_000)
     parser.add_argument("--skip-rss", action="store_true")
     parser.add_argument("--skip-predecessor", action="store_true")
+    parser.add_argument("--skip-profiles", action="store_true")
     parser.add_argument("--rss-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # our retry notices would interleave with the report
@@ -352,7 +365,8 @@ def main() -> None:
 
     if not args.skip_predecessor:
         predecessor_report(args)
-    profiles(args.profile_scale, args.profile or list(PROFILES))
+    if not args.skip_profiles:
+        profiles(args.profile_scale, args.profile or list(PROFILES))
     if args.skip_rss:
         return
     for label, spec in (
