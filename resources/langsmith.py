@@ -145,8 +145,9 @@ class LangSmithResource(RunSourceResource):
                     f"{next_size} runs"
                 )
             if every.due():
+                read = tally.runs + len(page.runs)  # this page's runs included
                 log.info(
-                    f"LangSmith: {tally.runs:,} runs ({every.rate(tally.runs):,.0f} runs/s), "
+                    f"LangSmith: {read:,} runs ({every.rate(read):,.0f} runs/s), "
                     f"{api.ledger.requests:,} requests ({api.ledger.retries} retries), "
                     f"page size {next_size:,} runs (last page {_mb(page.body_bytes)})"
                 )
@@ -184,4 +185,4 @@ class LangSmithResource(RunSourceResource):
 
 
 def _mb(size: int) -> str:
-    return f"{size / 1e6:,.1f} MB"
+    return f"{size / 1e6:,.1f} MB" if size >= 1e6 else f"{size / 1e3:,.0f} KB"

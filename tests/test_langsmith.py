@@ -3,6 +3,7 @@
 import base64
 import json
 import math
+import re
 import warnings
 from datetime import date, timedelta
 from typing import get_args
@@ -453,7 +454,8 @@ def test_a_page_above_the_budget_is_read_whole_and_its_size_logged(fake, server,
     ]
     assert warnings_ and fetch.source["paging"]["oversized_pages"] == len(warnings_)
     largest = fetch.source["paging"]["largest_page_bytes"]
-    assert f"{largest / 1e6:,.1f} MB" in " ".join(warnings_)
+    size = f"{largest / 1e6:,.1f} MB" if largest >= 1e6 else f"{largest / 1e3:,.0f} KB"
+    assert f"is {size}, above the page budget of 50 KB" in " ".join(warnings_)
     if shape == "one run is huge":
         assert (
             largest > 2_000_000 and min(q.body["page_size"] for q in fake.served(RUNS_QUERY)) == 1
@@ -498,3 +500,15 @@ def test_data_no_retry_can_fix_fails_without_retries_naming_the_run(fake, server
 
     assert not failure.allow_retries
     assert expected in failure.description and "Retrying will not help" in failure.description
+
+
+def test_progress_lines_speak_of_runs_per_second_requests_and_page_size(fake, server, caplog):
+    DayMaker(fake.add_project(PROJECT), seed=26).day(DAY, traces=10, runs_per_trace=5).install(fake)
+
+    list(resource(server, page_size=20, progress_seconds=1e-9).fetch_day(PROJECT, DAY).runs)
+
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("LangSmith: ")]
+    assert len(lines) == 3  # one per page: 20 + 20 + 10 runs
+    assert lines[1].startswith("LangSmith: 40 runs (")  # the page just read included
+    assert "runs/s), 4 requests (0 retries)" in lines[1]
+    assert all(re.search(r"page size 20 runs \(last page \d+ KB\)$", line) for line in lines)
