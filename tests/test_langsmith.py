@@ -12,8 +12,9 @@ import dagster as dg
 import pytest
 from langsmith.types.run_select_field import RunSelectField
 
-from lse_assets import runfiles
+from lse_assets import definitions, runfiles
 from lse_assets.runfiles import PartitionPaths
+from lse_assets.settings import Settings
 from resources.langsmith import LangSmithResource
 from resources.langsmith_api import public_endpoint, split_endpoint
 from tests.fake_langsmith import (
@@ -512,3 +513,13 @@ def test_progress_lines_speak_of_runs_per_second_requests_and_page_size(fake, se
     assert lines[1].startswith("LangSmith: 40 runs (")  # the page just read included
     assert "runs/s), 4 requests (0 retries)" in lines[1]
     assert all(re.search(r"page size 20 runs \(last page \d+ KB\)$", line) for line in lines)
+
+
+def test_the_page_budget_comes_from_lse_fetch_page_bytes(monkeypatch):
+    monkeypatch.setenv("LANGSMITH_API_KEY", KEY)
+    assert definitions.run_source(Settings(source="langsmith")).page_bytes == 64 * 1024 * 1024
+    monkeypatch.setenv("LSE_FETCH_PAGE_BYTES", "5000000")
+    assert definitions.run_source(Settings(source="langsmith")).page_bytes == 5_000_000
+    monkeypatch.setenv("LSE_FETCH_PAGE_BYTES", "12")
+    with pytest.raises(ValueError, match="fetch_page_bytes"):
+        Settings(source="langsmith")
