@@ -1,22 +1,25 @@
-"""Our LangSmith fetch against the predecessor's algorithm, under one simulated rate limit.
+"""Our LangSmith fetch under LangSmith's rate limit: against the predecessor, against the
+request floor of each day profile, and its peak memory.
 
-    .venv/bin/python -m bench.bench_fetch              # about two minutes
-    .venv/bin/python -m bench.bench_fetch --scale 20   # slower, closer to real time
+    .venv/bin/python -m bench.bench_fetch              # about eight minutes
+    .venv/bin/python -m bench.bench_fetch --skip-rss --skip-predecessor   # profiles only
 
-Both algorithms fetch the same day (~2,000 traces, ~20,000 runs, feedback on every 10th
-run) through the real `langsmith` SDK from the fake LangSmith server (tests/fake_langsmith.py),
-which runs in its own process and enforces LangSmith's documented per-key limit of 15
-requests per 10 s. To keep the benchmark short, the time axis is compressed by `--scale` for
-both alike: the window becomes 10 s / scale, the predecessor's 1 s sleeps 1 s / scale, and
-the server's Retry-After shrinks with the window. Request counts do not depend on the scale;
-the printed real-time floors derive from them.
+Every fetch goes through the real `langsmith` SDK to the fake LangSmith server
+(tests/fake_langsmith.py), which runs in its own process and enforces LangSmith's documented
+per-key limit of 15 requests per 10 s. To keep the benchmark short the time axis is
+compressed (`--scale` for the predecessor comparison, `--profile-scale` for the profiles):
+the window becomes 10 s / scale, sleeps and Retry-After shrink alike. Request counts do not
+depend on the scale.
 
-The predecessor (notes/predecessor.md): list the day's root runs, then per trace one query
-for its runs and one feedback call, each after a fixed 1 s sleep; on errors it retried after
-a fixed pause, ignoring Retry-After.
-
-Last, the peak RSS of our fetch writing a 100,000-run day to disk (tmpfs, so that fsync
-does not dominate the time), next to a 10,000-run day: constant memory means equal peaks.
+1. Predecessor: our fetch and the predecessor's algorithm (notes/predecessor.md: list the
+   day's roots, then per trace one query and one feedback call, each after a fixed 1 s sleep,
+   Retry-After ignored) on one day (~2,000 traces, ~20,000 runs, feedback on every 10th run).
+2. Profiles (issue 12): 20,000 runs of ~5 KB, 30,000 small runs, and 20,000 runs of which
+   1 % are 3 MB, each fetched with byte-sized pages and with the former fixed 200-run pages:
+   requests against the floor ceil(runs / 1000) + ceil(runs with feedback / 100) + 2 lookups,
+   and wall time against the time the limit alone needs for that floor.
+3. Peak RSS of a fresh process fetching (and writing, to tmpfs) a 100,000-run day and the
+   3 MB profile, with fixed 200-run pages (before) and byte-sized pages (now).
 """
 
 from __future__ import annotations
@@ -64,12 +67,17 @@ def _serve(spec: dict[str, Any], conn: Any) -> None:
         feedback_every=spec["feedback_every"],
         records_per_run=1,
     )
+    blob = "z" * spec.get("big_bytes", 0)  # one string shared by every big run's dict
+    for run in day.runs[spec.get("big_every", 1) - 1 :: spec.get("big_every") or len(day.runs) + 1]:
+        run["outputs"] = {"blob": blob}
+    big = sum(1 for run in day.runs if run["outputs"].get("blob") is blob) if blob else 0
     day.install(fake)
     shape = {
         "runs": len(day.runs),
         "traces": spec["traces"],
         "runs_with_feedback": len({record["run_id"] for record in day.feedback}),
         "feedback_records": len(day.feedback),
+        "big_runs": big,
     }
     del day
     with fake.serve() as server:
@@ -109,9 +117,17 @@ def fake_server(**spec: Any) -> Iterator[FakeProcess]:
 
 
 # ---- the two algorithms -------------------------------------------------------------------
-def ours(url: str, scale: float) -> tuple[set[str], int]:
+# Today's paging before byte-sized pages (issue 12): a fixed 200 runs a request.
+FIXED_200 = {"page_size": 200, "page_bytes": 10**15}
+
+
+def ours(url: str, scale: float, **paging: int) -> tuple[set[str], int]:
     fetch = LangSmithResource(
-        api_key=KEY, endpoint=url, backoff_seconds=1 / scale, max_backoff_seconds=60 / scale
+        api_key=KEY,
+        endpoint=url,
+        backoff_seconds=1 / scale,
+        max_backoff_seconds=60 / scale,
+        **paging,
     ).fetch_day(PROJECT, DAY)
     ids, records = set(), 0
     for run in fetch.runs:
@@ -191,12 +207,12 @@ def timed(server: FakeProcess, fetch: Callable[[str, float], Any], scale: float)
 
 
 # ---- peak memory of a large day -----------------------------------------------------------
-def rss_child(url: str, write: bool) -> None:
+def rss_child(url: str, write: bool, paging: str) -> None:
     """Fetch the whole day (and write it, if `write`); print peak RSS before and after."""
     from lse_assets import jsondoc, runfiles
 
-    api = LangSmithResource(api_key=KEY, endpoint=url)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    api = LangSmithResource(api_key=KEY, endpoint=url, **(FIXED_200 if paging == "200" else {}))
+    before = peak_kb(reset=True)
     fetch = api.fetch_day(PROJECT, DAY)
     if write:
         with tempfile.TemporaryDirectory(dir="/dev/shm") as data_dir:
@@ -208,24 +224,55 @@ def rss_child(url: str, write: bool) -> None:
         for run in fetch.runs:
             runs += 1
             size += len(jsondoc.canonical_bytes(run))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"before_kb": before, "peak_kb": peak, "runs": runs, "bytes": size}))
+    peak = peak_kb()
+    largest = fetch.source["paging"]["largest_page_bytes"]
+    print(
+        json.dumps(
+            {
+                "before_kb": before,
+                "peak_kb": peak,
+                "runs": runs,
+                "bytes": size,
+                "largest_page": largest,
+            }
+        )
+    )
 
 
-def peak_rss(runs: int, payload: int) -> dict[str, dict[str, Any]]:
-    """Peak RSS of a fresh process fetching a `runs`-run day: alone, and writing it."""
-    with fake_server(
-        rate_limit=None, traces=runs // 10, runs_per_trace=10, feedback_every=10, payload=payload
-    ) as server:
+def peak_kb(reset: bool = False) -> int:
+    """This process's peak RSS in KB. `ru_maxrss` is no use here: Linux carries the parent's
+    peak across fork and exec, so a child of a big benchmark process starts at its parent's
+    peak. VmHWM can be reset (`clear_refs` 5) and is this process's own."""
+    if reset:
+        Path("/proc/self/clear_refs").write_text("5")
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def peak_rss(**spec: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    """Peak RSS of fresh processes fetching the day: alone and writing it, each with today's
+    fixed 200-run pages and with byte-sized pages."""
+    with fake_server(rate_limit=None, feedback_every=10, **spec) as server:
         results = {}
-        for mode in ("fetch", "write"):
-            out = subprocess.run(
-                [sys.executable, "-m", "bench.bench_fetch", "--rss-child", mode, server.url],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-            results[mode] = json.loads(out.strip().splitlines()[-1])
+        for paging in ("200", "bytes"):
+            for mode in ("fetch", "write"):
+                out = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.bench_fetch",
+                        "--rss-child",
+                        mode,
+                        paging,
+                        server.url,
+                    ],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+                results[paging, mode] = json.loads(out.strip().splitlines()[-1])
         return results
 
 
@@ -235,23 +282,60 @@ def limit_floor(requests: int, limit: int, window: float) -> float:
     return ((requests - 1) // limit) * window if requests else 0.0
 
 
-def binding(args: argparse.Namespace, shape: dict[str, int]) -> None:
-    """Ours alone under a compression where the limit binds it: 429s and Retry-After."""
-    limit, window = REAL_LIMIT[0], REAL_LIMIT[1] / args.binding_scale
-    with fake_server(
-        rate_limit=(limit, window),
-        traces=args.traces,
-        runs_per_trace=args.runs_per_trace,
-        feedback_every=10,
-        payload=200,
-    ) as server:
-        result = timed(server, ours, args.binding_scale)
-    floor = limit_floor(result["requests"] - result["rejected"], limit, window)
-    print(
-        f"ours, binding: 15 requests per {window:.1f} s ({args.binding_scale:g}x): "
-        f"{result['requests']} requests ({result['rejected']} answered 429, Retry-After "
-        f"honoured), {result['seconds']:.1f} s wall; the limit alone needs {floor:.1f} s"
-    )
+# ---- day profiles under the limit ----------------------------------------------------------
+PROFILES = {
+    "20,000 runs of ~5 KB": {"traces": 2000, "runs_per_trace": 10, "payload": 200},
+    "30,000 small runs": {"traces": 3000, "runs_per_trace": 10, "payload": 200},
+    "20,000 runs, 1 % of 3 MB": {
+        "traces": 2000,
+        "runs_per_trace": 10,
+        "payload": 200,
+        "big_every": 100,
+        "big_bytes": 3_000_000,
+        # Real time: 600 MB take seconds to move and parse, longer than a compressed window,
+        # so under compression the bytes (not the limit) would bind the fetch.
+        "scale": 1.0,
+    },
+}
+LOOKUPS = 2  # GET /info and GET /sessions
+
+
+def profiles(scale: float, names: list[str]) -> None:
+    """Each profile under the compressed limit: byte-sized pages, then today's 200-run pages.
+    Requests against the floor ceil(runs/1000) + ceil(runs with feedback/100) + lookups, and
+    wall time against the time the limit alone needs for the floor."""
+    print("profiles: LangSmith's 15 requests per 10 s, feedback on every 10th run")
+    for name in names:
+        spec = dict(PROFILES[name])
+        scale = min(scale, spec.pop("scale", scale))
+        limit, window = REAL_LIMIT[0], REAL_LIMIT[1] / scale
+        with fake_server(rate_limit=(limit, window), feedback_every=10, **spec) as server:
+            shape = server.shape
+            floor = (
+                math.ceil(shape["runs"] / 1000)
+                + math.ceil(shape["runs_with_feedback"] / 100)
+                + LOOKUPS
+            )
+            need = limit_floor(floor, limit, window)
+            results = {
+                paging: timed(server, lambda url, s, p=knobs: ours(url, s, **p), scale)
+                for paging, knobs in (("byte-sized", {}), ("fixed 200", FIXED_200))
+            }
+        assert results["byte-sized"]["ids"] == results["fixed 200"]["ids"], "different runs"
+        print(
+            f"  {name}: {shape['runs']:,} runs ({shape['big_runs']} of 3 MB), "
+            f"{shape['runs_with_feedback']:,} with feedback; floor {floor} requests "
+            f"({math.ceil(shape['runs'] / 1000)} + {math.ceil(shape['runs_with_feedback'] / 100)}"
+            f" + {LOOKUPS}), which the limit alone holds {need:.1f} s at 15 per {window:g} s "
+            f"({scale:g}x compressed)"
+        )
+        for paging, result in results.items():
+            accepted = result["requests"] - result["rejected"]
+            print(
+                f"    {paging:>10}: {accepted:>4} requests = floor {accepted - floor:+d} "
+                f"(+{result['rejected']} answered 429); {result['seconds']:6.2f} s wall = "
+                f"{result['seconds'] / need:.2f}x the limit's floor"
+            )
 
 
 # ---- report -------------------------------------------------------------------------------
@@ -261,18 +345,52 @@ def main() -> None:
     parser.add_argument("--traces", type=int, default=2000)
     parser.add_argument("--runs-per-trace", type=int, default=10)
     parser.add_argument(
-        "--binding-scale", type=float, default=10.0, help="compression for ours alone"
+        "--profile-scale",
+        type=float,
+        default=2.5,
+        help="compression for the profiles (mild: a 3 MB page must take less than a window)",
     )
+    parser.add_argument("--profile", action="append", choices=list(PROFILES), help="only these")
     parser.add_argument("--rss-runs", type=int, default=100_000)
     parser.add_argument("--skip-rss", action="store_true")
-    parser.add_argument("--rss-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--skip-predecessor", action="store_true")
+    parser.add_argument("--skip-profiles", action="store_true")
+    parser.add_argument("--rss-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # our retry notices would interleave with the report
     if args.rss_child:
-        mode, url = args.rss_child
-        rss_child(url, write=mode == "write")
+        mode, paging, url = args.rss_child
+        rss_child(url, write=mode == "write", paging=paging)
         return
 
+    if not args.skip_predecessor:
+        predecessor_report(args)
+    if not args.skip_profiles:
+        profiles(args.profile_scale, args.profile or list(PROFILES))
+    if args.skip_rss:
+        return
+    for label, spec in (
+        (
+            f"{args.rss_runs:,} runs of ~5 KB",
+            {"traces": args.rss_runs // 10, "runs_per_trace": 10, "payload": 1000},
+        ),
+        ("20,000 runs, 1 % of 3 MB", PROFILES["20,000 runs, 1 % of 3 MB"]),
+    ):
+        rss = peak_rss(**spec)
+        print(
+            f"    peak RSS, {label} ({rss['bytes', 'write']['bytes'] / 1e6:,.0f} MB of run "
+            f"files; process after imports {rss['bytes', 'fetch']['before_kb'] / 1024:.0f} MB):"
+        )
+        for paging, title in (("200", "fixed 200 (before)"), ("bytes", "byte-sized (now)")):
+            fetched, written = rss[paging, "fetch"], rss[paging, "write"]
+            print(
+                f"      {title:>18}: fetch {fetched['peak_kb'] / 1024:.0f} MB, fetch + "
+                f"write_partition {written['peak_kb'] / 1024:.0f} MB (largest page "
+                f"{fetched['largest_page'] / 1e6:.1f} MB)"
+            )
+
+
+def predecessor_report(args: argparse.Namespace) -> None:
     limit, window = REAL_LIMIT[0], REAL_LIMIT[1] / args.scale
     with fake_server(
         rate_limit=(limit, window),
@@ -314,25 +432,6 @@ def main() -> None:
         f"predecessor >= {old_floor:,.0f} s ({old_floor / 60:.0f} min: {sleeps:,.0f} s of 1 s "
         f"sleeps alone) -> at least {old_floor / ours_floor:.0f}x"
     )
-    issue_bound = math.ceil(shape["runs"] / 200) + math.ceil(shape["runs_with_feedback"] / 100)
-    ours_bound = math.ceil(shape["runs"] / 200) + math.ceil(shape["feedback_records"] / 99) + 2
-    print(
-        f"       bound: ceil(runs/200) + ceil(runs with feedback/100) = {issue_bound}; ours made "
-        f"{new['requests'] - new['rejected']} (+{new['rejected']} answered 429) = "
-        f"ceil(runs/200) + ceil(records/99) + 2 lookups = {ours_bound}"
-    )
-    binding(args, shape)
-    if args.skip_rss:
-        return
-    for runs in (args.rss_runs // 10, args.rss_runs):
-        rss = peak_rss(runs, payload=1000)
-        fetched, written = rss["fetch"], rss["write"]
-        print(
-            f"    peak RSS: {written['runs']:>7,}-run day ({written['bytes'] / 1e6:,.0f} MB of run "
-            f"files): fetch {fetched['peak_kb'] / 1024:.0f} MB, fetch + write_partition "
-            f"{written['peak_kb'] / 1024:.0f} MB (process after imports: "
-            f"{fetched['before_kb'] / 1024:.0f} MB)"
-        )
 
 
 if __name__ == "__main__":

@@ -58,6 +58,7 @@ def raw_runs(
             "dagster/row_count": stats.runs,
             **stats.counts(),
             "unchanged": stats.unchanged,
+            "duplicate_runs_dropped": fetch.duplicate_runs_dropped,
             "path": dg.MetadataValue.path(str(paths.dir)),
         }
     )

@@ -41,6 +41,7 @@ def run_source(settings: Settings) -> RunSourceResource:
             settings, "LANGSMITH_ENDPOINT", LangSmithResource.model_fields["endpoint"].default
         ),
         workspace_id=_secret(settings, "LANGSMITH_WORKSPACE_ID"),
+        page_bytes=settings.fetch_page_bytes,
     )
 
 

@@ -9,6 +9,26 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
+class Every:
+    """`due()` is true at most once per `seconds`, counted from creation."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self.started = self.last = clock()
+
+    def due(self) -> bool:
+        now = self.clock()
+        if now - self.last < self.seconds:
+            return False
+        self.last = now
+        return True
+
+    def rate(self, count: int) -> float:
+        """`count` per second from creation to the moment `due()` last said yes."""
+        return count / max(self.last - self.started, 1e-9)
+
+
 def reporting(
     items: Iterable[T],
     report: Callable[[int, float], None],
@@ -16,10 +36,8 @@ def reporting(
     clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[T]:
     """Yield `items` unchanged; call `report(count, per_second)` every `every_seconds`."""
-    started = last = clock()
+    every = Every(every_seconds, clock)
     for count, item in enumerate(items, start=1):
-        now = clock()
-        if now - last >= every_seconds:
-            report(count, count / max(now - started, 1e-9))
-            last = now
+        if every.due():
+            report(count, every.rate(count))
         yield item

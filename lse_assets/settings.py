@@ -26,6 +26,8 @@ from dotenv import load_dotenv
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
+from resources.langsmith_day import DEFAULT_PAGE_BYTES
+
 DEFAULT_PROJECT = "default"  # LangSmith's own name for the project of untagged traces
 DEFAULT_HISTORY_DAYS = 14  # LangSmith base-tier retention: older days cannot be fetched
 ENV_FILE = ".env"  # in the working directory, as Dagster's own commands read it
@@ -59,6 +61,8 @@ class Settings(BaseSettings):
     retention_warn_days: int = Field(default=10, ge=1)
     step_retries: int = Field(default=3, ge=0, le=10)
     step_retry_delay_seconds: int = Field(default=60, ge=0)
+    # LSE_FETCH_PAGE_BYTES: byte budget of one page of LangSmith runs (sizes the requests)
+    fetch_page_bytes: int = Field(default=DEFAULT_PAGE_BYTES, ge=1024)
     drive_subject: str | None = None
     drive_scope: Literal["drive.file", "drive"] = "drive.file"
     alert_warnings: bool = False  # LSE_ALERT_WARNINGS: announce WARN check failures too

@@ -11,8 +11,18 @@ import dagster as dg
 import langsmith
 from pydantic import Field
 
+from lse_assets.progress import Every
 from resources.langsmith_api import V2_RUNS_QUERY, LangSmithApi
-from resources.langsmith_day import day_query, stream_runs
+from resources.langsmith_day import (
+    DEFAULT_PAGE_BYTES,
+    MAX_PAGE_SIZE,
+    FetchTally,
+    LangSmithDataError,
+    PageSizer,
+    RunsPage,
+    day_query,
+    stream_runs,
+)
 from resources.langsmith_retry import RequestLedger, RetryPolicy
 from resources.run_source import DayFetch, RunSourceResource
 
@@ -42,14 +52,24 @@ class LangSmithResource(RunSourceResource):
     workspace_id: str | None = Field(
         default=None, description="Workspace of an organization-scoped key."
     )
-    page_size: int = Field(
-        default=200,
+    page_bytes: int = Field(
+        default=DEFAULT_PAGE_BYTES,
         ge=1,
-        le=1000,
-        description="Runs per request (the API allows 1..1000). Memory holds one page.",
+        description="Byte budget of one page of runs (LSE_FETCH_PAGE_BYTES): each request asks "
+        "for as many runs as fit, at the bytes per run of the page before.",
+    )
+    page_size: int = Field(
+        default=MAX_PAGE_SIZE,
+        ge=1,
+        le=MAX_PAGE_SIZE,
+        description="Most runs per request (the API allows 1..1000); pages start here and "
+        "shrink below it when runs are large.",
     )
     request_budget: int = Field(
         default=20_000, ge=1, description="Most requests one day's fetch may send, retries too."
+    )
+    progress_seconds: float = Field(
+        default=10.0, gt=0, description="Least time between two progress lines of a fetch."
     )
     max_attempts: int = Field(default=6, ge=1, description="Attempts per request.")
     backoff_seconds: float = Field(
@@ -90,9 +110,7 @@ class LangSmithResource(RunSourceResource):
         except BaseException:
             api.close()
             raise
-        query = day_query(
-            project_id, day, page_size=self.page_size, late_child_days=self.late_child_days
-        )
+        query = day_query(project_id, day, late_child_days=self.late_child_days)
         source: dict[str, Any] = {
             "kind": "langsmith",
             "endpoint": api.endpoint,
@@ -101,20 +119,51 @@ class LangSmithResource(RunSourceResource):
             "api": V2_RUNS_QUERY,
             "project_id": project_id,
             "query": {key: value for key, value in query.items() if key != "project_ids"},
+            "paging": {"max_page_size": self.page_size, "page_bytes": self.page_bytes},
             "fetched_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         }
-        return DayFetch(source=source, runs=self._stream(api, query, source))
+        fetch = DayFetch(source=source, runs=iter(()))
+        fetch.runs = self._stream(api, query, fetch)
+        return fetch
 
-    @staticmethod
     def _stream(
-        api: LangSmithApi, query: dict[str, Any], source: dict[str, Any]
+        self, api: LangSmithApi, query: dict[str, Any], fetch: DayFetch
     ) -> Iterator[dict[str, Any]]:
+        log = dg.get_dagster_logger()
         started = time.monotonic()
+        tally = FetchTally()
+        sizer = PageSizer(self.page_bytes, maximum=self.page_size)
+        every = Every(self.progress_seconds)
+
+        def on_page(page: RunsPage, next_size: int) -> None:
+            fetch.duplicate_runs_dropped = tally.duplicate_runs_dropped
+            if page.body_bytes > self.page_bytes:
+                log.warning(
+                    f"LangSmith page {tally.pages} of {len(page.runs)} runs is "
+                    f"{_mb(page.body_bytes)}, above the page budget of {_mb(self.page_bytes)} "
+                    f"(LSE_FETCH_PAGE_BYTES): it was held whole; the next request asks for "
+                    f"{next_size} runs"
+                )
+            if every.due():
+                read = tally.runs + len(page.runs)  # this page's runs included
+                log.info(
+                    f"LangSmith: {read:,} runs ({every.rate(read):,.0f} runs/s), "
+                    f"{api.ledger.requests:,} requests ({api.ledger.retries} retries), "
+                    f"page size {next_size:,} runs (last page {_mb(page.body_bytes)})"
+                )
+
         try:
-            yield from stream_runs(api, query)
+            yield from stream_runs(api, query, sizer, tally, on_page)
+        except LangSmithDataError as error:
+            raise dg.Failure(
+                description=f"{error} The partition's previous files are untouched.",
+                allow_retries=False,
+            ) from None
         finally:
             api.close()
+        fetch.duplicate_runs_dropped = tally.duplicate_runs_dropped
         # The manifest is written after the last run, so these land in it.
+        source = fetch.source
         source["requests"] = {
             "total": api.ledger.requests,
             "run_pages": api.run_pages,
@@ -123,4 +172,17 @@ class LangSmithResource(RunSourceResource):
             "waited_seconds": round(api.ledger.waited_seconds, 3),
             "budget": api.ledger.budget,
         }
+        source["paging"].update(
+            {
+                "bytes": tally.bytes,
+                "largest_page_bytes": tally.largest_page_bytes,
+                "oversized_pages": tally.oversized_pages,
+                "smallest_page_size": min(tally.page_sizes),
+                "duplicate_runs_dropped": tally.duplicate_runs_dropped,
+            }
+        )
         source["seconds"] = round(time.monotonic() - started, 3)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB" if size >= 1e6 else f"{size / 1e3:,.0f} KB"

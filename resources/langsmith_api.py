@@ -8,7 +8,8 @@ response, hence Retry-After) and one retry policy. The classic `langsmith.Client
 used: it retries by itself, turns errors into strings (losing Retry-After), parses feedback
 into models (losing the API's JSON), and prints part of the key in connection errors.
 
-Responses are kept as the API's JSON (`with_raw_response`), dates as the API's strings.
+Responses are kept as the API's JSON, dates as the API's strings: the runs query through
+`with_streaming_response` (its size is known as it is read), the rest `cast_to=object`.
 Errors a retry cannot fix become `dg.Failure(allow_retries=False)` naming cause and fix.
 """
 
@@ -24,13 +25,18 @@ from urllib.parse import urlsplit, urlunsplit
 import dagster as dg
 import langsmith
 
-from resources.langsmith_day import FEEDBACK_PAGE_LIMIT
+# The HTTP library the SDK itself chose (httpx or its fork httpx2): its errors are ours to catch.
+from langsmith._httpx import httpx
+
+from lse_assets import jsondoc
+from resources.langsmith_day import FEEDBACK_PAGE_LIMIT, RunsPage
 from resources.langsmith_retry import RequestBudgetSpent, RequestLedger, RetryPolicy
 
 T = TypeVar("T")
 
 V2_RUNS_QUERY = "POST /api/v2/runs/query"
 MIN_V2_SERVER = (0, 16)
+_READ_CHUNK = 1024 * 1024
 
 
 def split_endpoint(endpoint: str) -> tuple[str, str]:
@@ -131,18 +137,40 @@ class LangSmithApi:
             )
         return str(matches[0]["id"])
 
-    def runs_page(
-        self, query: dict[str, Any], cursor: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        paging = {"cursor": cursor} if cursor else {}
-        body = self._request(
+    def runs_page(self, query: dict[str, Any], cursor: str | None, page_size: int) -> RunsPage:
+        paging: dict[str, Any] = {"page_size": page_size}
+        if cursor:
+            paging["cursor"] = cursor
+        body, size = self._request(
             "querying runs",
-            # The raw response's JSON, not the SDK's `Run` models: dates stay the API's strings.
-            lambda: self.client.runs.with_raw_response.query_v2(**query, **paging).json(),
+            lambda: self._read_runs_body(query, paging),
             not_found=self._v2_missing,
         )
         self.run_pages += 1
-        return list(body.get("items") or []), body.get("next_cursor") or None
+        return RunsPage(list(body.get("items") or []), body.get("next_cursor") or None, size)
+
+    def _read_runs_body(
+        self, query: dict[str, Any], paging: dict[str, Any]
+    ) -> tuple[dict[str, Any], int]:
+        """The page's JSON as the API wrote it (dates stay strings, no `Run` models) and its
+        size. The streamed response is read chunk by chunk into one buffer (no second copy
+        of the body); the JSON is parsed once the body is complete, as the SDK offers no
+        incremental JSON parser and none is among the dependencies."""
+        buffer = bytearray()
+        with self.client.runs.with_streaming_response.query_v2(**query, **paging) as response:
+            try:
+                for chunk in response.iter_bytes(_READ_CHUNK):
+                    buffer += chunk
+            except httpx.TransportError as error:  # mid-body: the SDK's taxonomy, retried
+                raise langsmith.APIConnectionError(request=response.http_response.request) from (
+                    error
+                )
+        size = len(buffer)
+        body = jsondoc.parse(buffer)
+        del buffer
+        if not isinstance(body, dict):
+            raise ValueError(f"LangSmith answered the runs query with {type(body).__name__}")
+        return body, size
 
     def feedback_page(self, run_ids: list[str], offset: int) -> list[dict[str, Any]]:
         records = self._request(
@@ -182,9 +210,10 @@ class LangSmithApi:
                     f"Stopped after {self.ledger.requests} requests to LangSmith at "
                     f"{self.endpoint} while {what}: this fetch's request budget "
                     f"(LangSmithResource request_budget={self.ledger.budget}) is spent, "
-                    f"{self.ledger.retries} of them retries. A day needs about runs/page_size "
-                    "+ runs with feedback/100 requests: raise request_budget (or page_size) "
-                    "for days this large; many retries mean the key is rate limited."
+                    f"{self.ledger.retries} of them retries. A day needs about runs/1000 (more "
+                    "when runs are large: a page holds at most LSE_FETCH_PAGE_BYTES) + runs "
+                    "with feedback/100 requests: raise request_budget for days this large; "
+                    "many retries mean the key is rate limited."
                 ),
                 allow_retries=False,
             ) from None

@@ -82,7 +82,9 @@ class WaitRetryAfterOrBackoff(tenacity.wait.wait_base):
     key's limit is respected, and never in lockstep with other clients); without the header,
     exponential backoff with full jitter."""
 
-    def __init__(self, backoff: float, max_backoff: float, jitter: float = 0.2) -> None:
+    # 5 %: enough to break lockstep between clients of one key, small enough that a fetch
+    # bound by the limit stays near the limit's own time (each wait pays it; issue 12).
+    def __init__(self, backoff: float, max_backoff: float, jitter: float = 0.05) -> None:
         self.backoff = tenacity.wait_random_exponential(multiplier=backoff, max=max_backoff)
         self.jitter = jitter
 

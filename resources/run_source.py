@@ -16,11 +16,14 @@ class DayFetch:
 
     Each run is a JSON-ready dict in LangSmith's v2 run shape, plus `feedback_records`:
     the run's full feedback records (an empty list when it has none). `source` goes into
-    the partition manifest; it must never hold a secret.
+    the partition manifest; it must never hold a secret. `duplicate_runs_dropped` counts
+    byte-identical repeats of a run the source served more than once (final once `runs`
+    is exhausted).
     """
 
     source: dict[str, Any]
     runs: Iterator[dict[str, Any]]
+    duplicate_runs_dropped: int = 0
 
 
 class RunSourceResource(dg.ConfigurableResource):

@@ -7,7 +7,9 @@ It serves what an exporter needs, with the behaviour that matters (see notes/lan
     POST /api/v2/runs/query    project_ids, min/max_start_time on the run's own start (min
                                defaults to now - 1 day, as the real API), trace_filter on the
                                root's start, selects (omitted: only `id`), page_size 1..1000,
-                               opaque cursor paging
+                               opaque cursor paging (the cursor is a position: the next
+                               request may ask for another page size); optionally capped
+                               below the requested size (`max_page_size`) or ignoring it
     GET  /feedback?run=..      full feedback records of those runs, limit <= 100, offset paging
 
 Faults can be injected per path (a status with headers, or a connection dropped in the middle
@@ -96,8 +98,13 @@ class FakeLangSmith:
         version: str = "0.16.12",
         api_key: str | None = None,
         rate_limit: tuple[int, float] | None = None,
+        max_page_size: int | None = None,
+        ignore_page_size: bool = False,
     ) -> None:
         self.version = version
+        # Servers may answer fewer runs than asked (a cap) or disregard the size altogether.
+        self.max_page_size = max_page_size
+        self.ignore_page_size = ignore_page_size
         self.api_key = api_key  # None: any key (or none) is accepted
         self.rate_limit = rate_limit  # (requests, seconds) per API key, a sliding window
         self.projects: dict[str, str] = {}
@@ -128,9 +135,9 @@ class FakeLangSmith:
                 encoded=json.dumps(run, ensure_ascii=False).encode(),
             )
             self._rows.append(row)
-            self._by_id[run["id"]] = row
+            self._by_id[run.get("id", "")] = row
             self._by_trace.setdefault(run["trace_id"], []).append(row)
-        self._rows.sort(key=lambda row: (row.start, row.data["id"]))
+        self._rows.sort(key=lambda row: (row.start, row.data.get("id", "")))
         self._queries.clear()
 
     def add_feedback(self, records: list[dict[str, Any]]) -> None:
@@ -247,10 +254,14 @@ class FakeLangSmith:
         offset = 0
         if body.get("cursor"):
             offset = json.loads(base64.urlsafe_b64decode(body["cursor"]))["offset"]
+        if self.ignore_page_size:
+            page_size = len(rows)
+        elif self.max_page_size is not None:
+            page_size = min(page_size, self.max_page_size)
         page = rows[offset : offset + page_size]
-        more = offset + page_size < len(rows)
+        more = offset + len(page) < len(rows)
         cursor = (
-            base64.urlsafe_b64encode(json.dumps({"offset": offset + page_size}).encode()).decode()
+            base64.urlsafe_b64encode(json.dumps({"offset": offset + len(page)}).encode()).decode()
             if more
             else None
         )
@@ -262,7 +273,8 @@ class FakeLangSmith:
         return 200, {}, b'{"items":[' + items + b'],"next_cursor":' + _json(cursor) + b"}"
 
     def _matching(self, body: dict[str, Any]) -> list[_Row]:
-        key = json.dumps({k: v for k, v in body.items() if k not in ("cursor",)}, sort_keys=True)
+        paging = ("cursor", "page_size")
+        key = json.dumps({k: v for k, v in body.items() if k not in paging}, sort_keys=True)
         if key in self._queries:
             return self._queries[key]
         projects = set(body["project_ids"])
@@ -286,7 +298,7 @@ class FakeLangSmith:
             if row.project_id not in projects or not low <= row.start <= high:
                 continue
             if body.get("is_root") is not None and body["is_root"] != (
-                row.trace_id == row.data["id"]
+                row.trace_id == row.data.get("id")
             ):
                 continue
             if root_window is not None:
@@ -294,7 +306,7 @@ class FakeLangSmith:
                 if root is None or not root_window[0] <= root.start < root_window[1]:
                     continue
             rows.append(row)
-        rows.sort(key=lambda row: (row.start, row.data["id"]))
+        rows.sort(key=lambda row: (row.start, row.data.get("id", "")))
         self._queries[key] = rows
         return rows
 
@@ -309,7 +321,7 @@ class FakeLangSmith:
                 for run_id in query.get("run", [])
                 for record in self._feedback.get(run_id, [])
             ),
-            key=lambda record: (record["created_at"], record["id"]),
+            key=lambda record: (record["created_at"], record.get("id", "")),
         )
         return 200, {}, _json(records[offset : offset + limit])
 

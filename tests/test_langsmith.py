@@ -1,7 +1,9 @@
 """LangSmithResource: the real `langsmith` SDK against the fake LangSmith server."""
 
+import base64
 import json
 import math
+import re
 import warnings
 from datetime import date, timedelta
 from typing import get_args
@@ -10,8 +12,9 @@ import dagster as dg
 import pytest
 from langsmith.types.run_select_field import RunSelectField
 
-from lse_assets import runfiles
+from lse_assets import definitions, runfiles
 from lse_assets.runfiles import PartitionPaths
+from lse_assets.settings import Settings
 from resources.langsmith import LangSmithResource
 from resources.langsmith_api import public_endpoint, split_endpoint
 from tests.fake_langsmith import (
@@ -374,3 +377,149 @@ def test_public_endpoint_drops_credentials():
     assert public_endpoint("https://user:pw@ls.example.com:8443/api/v1?token=x") == (
         "https://ls.example.com:8443/api/v1"
     )
+
+
+def _offsets(fake) -> list[int]:
+    """Where each runs query started (the fake's cursor is a position)."""
+    return [
+        json.loads(base64.urlsafe_b64decode(q.body["cursor"]))["offset"]
+        if "cursor" in q.body
+        else 0
+        for q in fake.served(RUNS_QUERY)
+    ]
+
+
+def test_pages_shrink_for_large_runs_and_grow_back_without_skipping_or_repeating_one(fake, server):
+    maker = DayMaker(fake.add_project(PROJECT), seed=21)
+    day = maker.day(DAY, traces=200, runs_per_trace=5)
+    by_start = sorted(day.runs, key=lambda run: (run["start_time"], run["id"]))
+    for run in by_start[300:360]:  # an abrupt stretch of 40 KB runs amid 4 KB ones
+        run["inputs"] = {"document": "x" * 40_000}
+    day.install(fake)
+
+    fetch = resource(server, page_size=200, page_bytes=1_000_000).fetch_day(PROJECT, DAY)
+    runs = list(fetch.runs)
+
+    ids = [run["id"] for run in runs]
+    assert len(ids) == len(set(ids)) == 1000 and set(ids) == day.ids_for_root_day(DAY)
+    assert ids == [run["id"] for run in by_start]  # the API's order, nothing out of place
+    asked = [q.body["page_size"] for q in fake.served(RUNS_QUERY)]
+    assert asked[0] == 200
+    smallest = asked.index(min(asked))
+    assert min(asked) < 100 and 200 in asked[smallest:]  # shrank, then grew back
+    offsets = _offsets(fake)
+    assert offsets == sorted(set(offsets))  # never asked again for a position
+    assert offsets[1:] == [a + min(s, 1000 - a) for a, s in zip(offsets, asked, strict=True)][:-1]
+    paging = fetch.source["paging"]
+    assert paging["duplicate_runs_dropped"] == fetch.duplicate_runs_dropped == 0
+    assert paging["smallest_page_size"] == min(asked)
+    assert paging["largest_page_bytes"] < 3 * 1_000_000
+
+
+def test_a_server_capping_pages_below_the_requested_size(server, fake):
+    fake.max_page_size = 40
+    maker = DayMaker(fake.add_project(PROJECT), seed=22)
+    day = maker.day(DAY, traces=50, runs_per_trace=5, feedback_every=7)
+    day.install(fake)
+
+    runs, _ = fetch_all(server)
+
+    assert {run["id"] for run in runs} == day.ids_for_root_day(DAY) and len(runs) == 250
+    assert all(q.body["page_size"] == 1000 for q in fake.served(RUNS_QUERY))
+    assert fake.count(RUNS_QUERY) == math.ceil(250 / 40)
+    records = day.records_by_run()
+    assert all(
+        run["feedback_records"] == sorted(records.get(run["id"], []), key=lambda r: r["id"])
+        for run in runs
+    )
+
+
+@pytest.mark.parametrize("shape", ["server ignores the page size", "one run is huge"])
+def test_a_page_above_the_budget_is_read_whole_and_its_size_logged(fake, server, caplog, shape):
+    maker = DayMaker(fake.add_project(PROJECT), seed=23)
+    day = maker.day(DAY, traces=30, runs_per_trace=5)
+    most = 1000
+    if shape == "one run is huge":
+        day.runs[70]["outputs"] = {"video": "y" * 2_000_000}
+        most = 10  # pages of 10 small runs fit the budget; the one with the huge run cannot
+    else:
+        fake.ignore_page_size = True
+    day.install(fake)
+
+    fetch = resource(server, page_size=most, page_bytes=50_000).fetch_day(PROJECT, DAY)
+    runs = list(fetch.runs)
+
+    assert {run["id"] for run in runs} == day.ids_for_root_day(DAY) and len(runs) == 150
+    warnings_ = [
+        r.getMessage() for r in caplog.records if "above the page budget" in r.getMessage()
+    ]
+    assert warnings_ and fetch.source["paging"]["oversized_pages"] == len(warnings_)
+    largest = fetch.source["paging"]["largest_page_bytes"]
+    size = f"{largest / 1e6:,.1f} MB" if largest >= 1e6 else f"{largest / 1e3:,.0f} KB"
+    assert f"is {size}, above the page budget of 50 KB" in " ".join(warnings_)
+    if shape == "one run is huge":
+        assert (
+            largest > 2_000_000 and min(q.body["page_size"] for q in fake.served(RUNS_QUERY)) == 1
+        )
+    else:
+        assert fake.count(RUNS_QUERY) == 1
+
+
+def test_a_run_served_twice_alike_is_archived_once_and_counted(fake, server):
+    maker = DayMaker(fake.add_project(PROJECT), seed=24)
+    day = maker.day(DAY, traces=10, runs_per_trace=5)
+    day.install(fake)
+    fake.add_runs([dict(day.runs[12]), dict(day.runs[31])])  # the same bytes again
+
+    fetch = resource(server, page_size=7).fetch_day(PROJECT, DAY)
+    ids = [run["id"] for run in fetch.runs]
+
+    assert len(ids) == len(set(ids)) == 50
+    assert fetch.duplicate_runs_dropped == 2
+    assert fetch.source["paging"]["duplicate_runs_dropped"] == 2
+
+
+@pytest.mark.parametrize("fault", ["two contents", "run without id", "feedback without id"])
+def test_data_no_retry_can_fix_fails_without_retries_naming_the_run(fake, server, fault):
+    maker = DayMaker(fake.add_project(PROJECT), seed=25)
+    day = maker.day(DAY, traces=10, runs_per_trace=5, feedback_every=5)
+    day.install(fake)
+    victim = day.runs[12]
+    if fault == "two contents":
+        fake.add_runs([{**victim, "status": "ERROR"}])
+        expected = f"run {victim['id']}"
+    elif fault == "run without id":
+        orphan = {k: v for k, v in day.runs[13].items() if k != "id"}
+        fake.add_runs([orphan])
+        expected = f"trace_id {orphan['trace_id']!r}"
+    else:
+        record = next(r for r in day.feedback if r["run_id"] == day.runs[4]["id"])
+        del record["id"]
+        expected = f"for run {day.runs[4]['id']}"
+
+    failure = failure_of(server, page_size=7)
+
+    assert not failure.allow_retries
+    assert expected in failure.description and "Retrying will not help" in failure.description
+
+
+def test_progress_lines_speak_of_runs_per_second_requests_and_page_size(fake, server, caplog):
+    DayMaker(fake.add_project(PROJECT), seed=26).day(DAY, traces=10, runs_per_trace=5).install(fake)
+
+    list(resource(server, page_size=20, progress_seconds=1e-9).fetch_day(PROJECT, DAY).runs)
+
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("LangSmith: ")]
+    assert len(lines) == 3  # one per page: 20 + 20 + 10 runs
+    assert lines[1].startswith("LangSmith: 40 runs (")  # the page just read included
+    assert "runs/s), 4 requests (0 retries)" in lines[1]
+    assert all(re.search(r"page size 20 runs \(last page \d+ KB\)$", line) for line in lines)
+
+
+def test_the_page_budget_comes_from_lse_fetch_page_bytes(monkeypatch):
+    monkeypatch.setenv("LANGSMITH_API_KEY", KEY)
+    assert definitions.run_source(Settings(source="langsmith")).page_bytes == 64 * 1024 * 1024
+    monkeypatch.setenv("LSE_FETCH_PAGE_BYTES", "5000000")
+    assert definitions.run_source(Settings(source="langsmith")).page_bytes == 5_000_000
+    monkeypatch.setenv("LSE_FETCH_PAGE_BYTES", "12")
+    with pytest.raises(ValueError, match="fetch_page_bytes"):
+        Settings(source="langsmith")

@@ -13,7 +13,7 @@ from lse_assets.settings import Settings
 from resources.langsmith import LangSmithResource
 from tests.conftest import PROJECT_A
 from tests.fake_langsmith import RUNS_QUERY, DayMaker, FakeLangSmith, every_field_run
-from tests.helpers import check_results, local_resources, materialize
+from tests.helpers import asset_metadata, check_results, local_resources, materialize
 
 KEY = "lsv2_sk_materialize_secret_0123456789"
 DAY = date(2025, 9, 13)
@@ -157,3 +157,32 @@ def test_a_cut_trace_fails_runs_complete_with_error(tmp_path, postgres, fake, se
     assert check.metadata["missing_parents"].value >= 1
     assert child["id"] in check.metadata["missing_parents_sample"].value
     assert check.metadata["missing_files"].value == 0
+
+
+def test_repeats_are_dropped_and_reported_and_conflicts_fail_without_retry(
+    tmp_path, postgres, fake, server, key_in_env
+):
+    resources = local_resources(tmp_path, postgres, langsmith(server))
+    runs = [json.loads(row.encoded) for row in fake._rows[:60:20]]  # three runs, pages apart
+    fake.add_runs([dict(run) for run in runs])  # served twice, byte for byte
+
+    result = materialize(PROJECT_A, DAY, resources)
+
+    assert result.success
+    metadata = asset_metadata(result, "raw_runs")
+    assert metadata["duplicate_runs_dropped"] == 3
+    assert metadata["dagster/row_count"] == 27 * 6 + 1
+    paths = PartitionPaths(tmp_path / "data", PROJECT_A, DAY)
+    before = snapshot(paths.dir)
+
+    fake.add_runs([{**runs[1], "status": "ERROR"}])  # the same id, other content
+    result = materialize(PROJECT_A, DAY, resources)
+
+    assert not result.success
+    failure = next(event for event in result.all_events if event.event_type_value == "STEP_FAILURE")
+    assert failure.step_key == "raw_runs"
+    assert runs[1]["id"] in failure.event_specific_data.error.message
+    assert failure.event_specific_data.error.cls_name == "Failure"
+    retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert not retries  # allow_retries=False: the step's RetryPolicy does not run it again
+    assert snapshot(paths.dir) == before
