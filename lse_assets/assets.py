@@ -3,10 +3,12 @@
 Thin: read resources, call domain code, return metadata."""
 
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 
-from lse_assets import archive, dbrows, runfiles, verify
+from lse_assets import archive, dbrows, locks, runfiles, verify
 from lse_assets.partitions import ARCHIVE_PARTITIONS, partition_of
 from lse_assets.progress import reporting
 from lse_assets.settings import load_settings
@@ -40,7 +42,10 @@ API_RETRY_POLICY = (
     "one canonical JSON file per run plus a manifest; replaced atomically.",
 )
 def raw_runs(
-    context: dg.AssetExecutionContext, langsmith: RunSourceResource, run_files: RunFilesResource
+    context: dg.AssetExecutionContext,
+    langsmith: RunSourceResource,
+    run_files: RunFilesResource,
+    drive: ArchiveStoreResource,
 ) -> dg.MaterializeResult:
     partition = partition_of(context)
     paths = run_files.paths(partition.project, partition.day)
@@ -48,19 +53,45 @@ def raw_runs(
     runs = reporting(
         fetch.runs, lambda count, rate: context.log.info(f"{count} runs fetched ({rate:.0f}/s)")
     )
-    stats = runfiles.write_partition(paths, runs, fetch.source)
+    try:
+        stats = runfiles.write_partition(
+            paths, runs, fetch.source, previous_zips=_previous_zips(paths, drive)
+        )
+    except (runfiles.ArchiveLossError, locks.PartitionBusyError) as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
     context.log.info(
         f"{stats.runs} runs in {stats.traces} traces for {partition.project!r} {partition.day}"
+        + (
+            f", {stats.vanished_runs} kept that LangSmith no longer returns"
+            if stats.vanished_runs
+            else ""
+        )
         + (" (unchanged: kept the existing files)" if stats.unchanged else "")
     )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": stats.runs,
             **stats.counts(),
+            "vanished_sample": dg.MetadataValue.json(stats.vanished_sample),
+            "recovered_from_archive": stats.recovered_from_archive,
+            "forgotten_skipped": stats.forgotten_skipped,
             "unchanged": stats.unchanged,
             "path": dg.MetadataValue.path(str(paths.dir)),
         }
     )
+
+
+def _previous_zips(paths: runfiles.PartitionPaths, drive: ArchiveStoreResource):
+    """Earlier versions of a damaged partition: the local zip, then the store's (md5-checked)."""
+
+    def zips(scratch: Path) -> Iterator[Path]:
+        if paths.zip_path.is_file():
+            yield paths.zip_path
+        stored = drive.download_verified(paths.project, paths.zip_name, scratch / paths.zip_name)
+        if stored is not None:
+            yield stored
+
+    return zips
 
 
 @dg.asset(
