@@ -2,9 +2,10 @@
 
 Everything that changes a partition's files or its zip (raw_runs' write, the zip build,
 restore, forget) holds `partition_lock` while it does. The lock is an `fcntl.flock` on
-`$LSE_DATA_DIR/.locks/<project slug>_<date>.lock` (beside, not inside, the project folders): the kernel drops it when the holder dies, so a crashed
-run never leaves the day locked. A second writer waits up to `timeout` seconds and then
-fails with a message naming the partition; it never touches the first writer's work.
+`$LSE_DATA_DIR/.locks/<project slug>_<date>.lock` (beside, not inside, the project
+folders): the kernel drops it when the holder dies, so a crashed run never leaves the day
+locked. A second writer waits up to `timeout` seconds and then fails with a message naming
+the partition; it never touches the first writer's work.
 
 Within one process the lock is re-entrant per thread (forget holds it around the file
 write and the zip build, which take it themselves).
