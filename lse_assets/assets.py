@@ -3,8 +3,6 @@
 Thin: read resources, call domain code, return metadata."""
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import dagster as dg
 
@@ -55,7 +53,7 @@ def raw_runs(
     )
     try:
         stats = runfiles.write_partition(
-            paths, runs, fetch.source, previous_zips=_previous_zips(paths, drive)
+            paths, runs, fetch.source, previous_zips=runfiles.previous_zips_from(paths, drive)
         )
     except (runfiles.ArchiveLossError, locks.PartitionBusyError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from error
@@ -79,19 +77,6 @@ def raw_runs(
             "path": dg.MetadataValue.path(str(paths.dir)),
         }
     )
-
-
-def _previous_zips(paths: runfiles.PartitionPaths, drive: ArchiveStoreResource):
-    """Earlier versions of a damaged partition: the local zip, then the store's (md5-checked)."""
-
-    def zips(scratch: Path) -> Iterator[Path]:
-        if paths.zip_path.is_file():
-            yield paths.zip_path
-        stored = drive.download_verified(paths.project, paths.zip_name, scratch / paths.zip_name)
-        if stored is not None:
-            yield stored
-
-    return zips
 
 
 @dg.asset(

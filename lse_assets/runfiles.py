@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from lse_assets import durable, jsondoc, locks, tombstones
 
@@ -218,6 +218,24 @@ def inspect_local(paths: PartitionPaths) -> LocalState:
 # archive store's copy), each already verified against its source. Consulted only when the
 # local partition is damaged, so a damaged disk never shrinks the archive.
 PreviousZips = Callable[[Path], Iterable[Path]]
+
+
+class VerifiedDownloads(Protocol):
+    def download_verified(self, project: str, name: str, destination: Path) -> Path | None: ...
+
+
+def previous_zips_from(paths: PartitionPaths, store: VerifiedDownloads) -> PreviousZips:
+    """Earlier versions of a damaged partition: the local zip, then the archive store's
+    (downloaded only when needed, checked against the store's md5 and size)."""
+
+    def zips(scratch: Path) -> Iterator[Path]:
+        if paths.zip_path.is_file():
+            yield paths.zip_path
+        stored = store.download_verified(paths.project, paths.zip_name, scratch / paths.zip_name)
+        if stored is not None:
+            yield stored
+
+    return zips
 
 
 class ArchiveLossError(RuntimeError):
