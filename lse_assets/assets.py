@@ -141,6 +141,15 @@ def db_runs(
     partition = partition_of(context)
     paths = run_files.paths(partition.project, partition.day)
     runfiles.read_manifest(paths)  # a clear error when raw_runs never ran
+    # Under the partition's lock: no other run swaps the files while they are loaded.
+    with locks.partition_lock(paths):
+        return _load_slice(context, paths, postgres)
+
+
+def _load_slice(
+    context: dg.AssetExecutionContext, paths: runfiles.PartitionPaths, postgres: PostgresResource
+) -> dg.MaterializeResult:
+    partition = partition_of(context)
     run_ids = runfiles.run_ids_on_disk(paths)
     if _slice_already_matches(postgres, paths, run_ids):
         # A re-export of an unchanged day leaves the slice (and its loaded_at) as it was.
