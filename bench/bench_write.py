@@ -6,12 +6,14 @@
 Every variant writes the same N runs (the sample day cloned with fresh UUIDs, streamed as
 parsed dicts, as a fetch hands them over) into an empty data dir with
 runfiles.write_partition, which fsyncs the manifest and the directory after the swap:
-- none: run files not synced at all (the floor);
-- syncfs (what raw_runs does): one syncfs of the file system before the swap;
+- none: run files not synced at all, no write-back started (the floor);
+- syncfs (what raw_runs does): each file's write-back started as it is written
+  (sync_file_range, no waiting), then one syncfs of the file system before the swap;
 - fsync: one fsync per run file.
 Then a re-fetch of the same runs onto the partition (the merge: every local file read and
-hashed, nothing written because nothing changed). Generating the runs is timed alone and
-subtracted. Prints seconds and the cost of each durability mode relative to `none`.
+hashed, unchanged runs hard-linked, nothing swapped because nothing changed). Generating
+the runs is timed alone and subtracted. Prints seconds and the cost of each durability
+mode relative to `none`.
 """
 
 from __future__ import annotations
@@ -63,18 +65,25 @@ def _write(root: Path, n: int, mode: str) -> float:
     data_dir = root / mode
     shutil.rmtree(data_dir, ignore_errors=True)
     paths = PartitionPaths(data_dir, "bench-write", DAY)
-    real_write, real_sync = durable.write_file, durable.sync_filesystem
+    real_write, real_sync, real_range = (
+        durable.write_file,
+        durable.sync_filesystem,
+        durable._sync_file_range,
+    )
     if mode == "none":
         durable.sync_filesystem = lambda path: None
+        durable._sync_file_range = None
     elif mode == "fsync":
         durable.sync_filesystem = lambda path: None
         durable.write_file = lambda path, data, sync=True: real_write(path, data, sync=True)
     try:
-        durable.sync_filesystem(root)  # start every variant from a clean page cache state
+        real_sync(root)  # start every variant with nothing dirty left by the previous one
         seconds, stats = timed(lambda: runfiles.write_partition(paths, _runs(n), {}))
     finally:
         durable.write_file, durable.sync_filesystem = real_write, real_sync
+        durable._sync_file_range = real_range
     assert stats.runs == n
+    _write.bytes = stats.bytes
     return seconds
 
 
@@ -94,6 +103,7 @@ def main() -> None:
         floor = results["none"]
         report = {
             "runs": args.runs,
+            "megabytes": round(_write.bytes / 1e6, 1),
             "generate_seconds": round(generate, 2),
             **{f"write_{mode}_seconds": round(value, 2) for mode, value in results.items()},
             "syncfs_cost_percent": round(100 * (results["syncfs"] - floor) / floor, 1),

@@ -251,10 +251,24 @@ class _Writer:
         self.stats = PartitionStats()
         self.trace_ids: set[str] = set()
 
-    def add(self, run_id: str, data: bytes, run: dict[str, Any]) -> None:
-        # No fsync per file: one sync of the file system before the swap (lse_assets.durable).
-        durable.write_file(Path(self.dir, f"{run_id}.json"), data, sync=False)
-        self.files[run_id] = hashlib.sha256(data).hexdigest()
+    def add(
+        self,
+        run_id: str,
+        data: bytes,
+        run: dict[str, Any],
+        archived: tuple[Path, str] | None = None,
+    ) -> None:
+        """Add a run file. `archived` is an intact archived file and its sha256: when the
+        bytes are the same it is hard-linked (already on disk: nothing to write or sync).
+        No fsync per file: one sync of the file system before the swap (lse_assets.durable).
+        """
+        digest = hashlib.sha256(data).hexdigest()
+        target = os.path.join(self.dir, f"{run_id}.json")
+        if archived is not None and archived[1] == digest:
+            os.link(archived[0], target)
+        else:
+            durable.write_file(Path(target), data, sync=False)
+        self.files[run_id] = digest
         _add_run(self.stats, run, len(data), self.trace_ids)
 
 
@@ -304,6 +318,7 @@ def _merge_and_swap(
 ) -> PartitionStats:
     forgotten = tombstones.read(paths.project_dir)
     local = inspect_local(paths)
+    listed_sha: dict[str, str] = dict((local.manifest or {}).get("files") or {})
     writer = _Writer(tmp)
     for run in runs:
         run_id = canonical_run_id(run)
@@ -312,7 +327,8 @@ def _merge_and_swap(
         if forgotten.covers(run_id, run.get("trace_id")):
             writer.stats.forgotten_skipped += 1
             continue
-        writer.add(run_id, jsondoc.canonical_bytes(run), run)
+        archived = (paths.run_file(run_id), listed_sha[run_id]) if run_id in local.good else None
+        writer.add(run_id, jsondoc.canonical_bytes(run), run, archived)
     returned = set(writer.files)
 
     old_vanished: dict[str, str] = dict((local.manifest or {}).get("vanished") or {})
@@ -322,7 +338,7 @@ def _merge_and_swap(
         data = paths.run_file(run_id).read_bytes()
         run = jsondoc.parse(data)
         if not forgotten.covers(run_id, run.get("trace_id")):
-            writer.add(run_id, data, run)
+            writer.add(run_id, data, run, (paths.run_file(run_id), listed_sha[run_id]))
             kept[run_id] = old_vanished.get(run_id, "")
     if not local.intact and previous_zips is not None:
         scratch = tmp / ".previous"
