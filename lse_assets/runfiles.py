@@ -265,7 +265,10 @@ class _Writer:
         digest = hashlib.sha256(data).hexdigest()
         target = os.path.join(self.dir, f"{run_id}.json")
         if archived is not None and archived[1] == digest:
-            os.link(archived[0], target)
+            try:
+                os.link(archived[0], target)
+            except OSError:  # a file system without hard links
+                durable.write_file(Path(target), data, sync=False)
         else:
             durable.write_file(Path(target), data, sync=False)
         self.files[run_id] = digest
