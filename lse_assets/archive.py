@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from lse_assets import runfiles
+from lse_assets import durable, locks, runfiles
 from lse_assets.runfiles import PartitionPaths
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -50,19 +51,27 @@ def _entry_names(paths: PartitionPaths) -> list[str]:
 
 
 def build_archive(paths: PartitionPaths) -> ArchiveInfo:
-    runfiles.read_manifest(paths)  # fails clearly when raw_runs never ran
-    names = _entry_names(paths)
-    tmp = paths.zip_path.with_name(paths.zip_path.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", compresslevel=6) as archive:
-        for name in names:
-            archive.writestr(_entry(name), (paths.dir / name).read_bytes())
-    os.replace(tmp, paths.zip_path)
-    return ArchiveInfo(
-        path=paths.zip_path,
-        files=len(names),
-        bytes=paths.zip_path.stat().st_size,
-        md5=file_md5(paths.zip_path),
-    )
+    """Zip the partition under its lock (no writer swaps the files mid-zip); the zip is
+    fsynced before it replaces the old one, and a failed build leaves no temporary file."""
+    with locks.partition_lock(paths):
+        runfiles.read_manifest(paths)  # fails clearly when raw_runs never ran
+        names = _entry_names(paths)
+        tmp = paths.zip_path.with_name(f"{paths.zip_path.name}.{uuid.uuid4().hex}.zip.tmp")
+        try:
+            with zipfile.ZipFile(tmp, "w", compresslevel=6) as archive:
+                for name in names:
+                    archive.writestr(_entry(name), (paths.dir / name).read_bytes())
+            durable.fsync_file(tmp)
+            os.replace(tmp, paths.zip_path)
+            durable.fsync_dir(paths.project_dir)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return ArchiveInfo(
+            path=paths.zip_path,
+            files=len(names),
+            bytes=paths.zip_path.stat().st_size,
+            md5=file_md5(paths.zip_path),
+        )
 
 
 def archive_differences(paths: PartitionPaths) -> dict[str, list[str]]:

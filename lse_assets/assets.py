@@ -6,7 +6,7 @@ import time
 
 import dagster as dg
 
-from lse_assets import archive, dbrows, runfiles, verify
+from lse_assets import archive, dbrows, locks, runfiles, verify
 from lse_assets.partitions import ARCHIVE_PARTITIONS, partition_of
 from lse_assets.progress import reporting
 from lse_assets.settings import load_settings
@@ -40,7 +40,10 @@ API_RETRY_POLICY = (
     "one canonical JSON file per run plus a manifest; replaced atomically.",
 )
 def raw_runs(
-    context: dg.AssetExecutionContext, langsmith: RunSourceResource, run_files: RunFilesResource
+    context: dg.AssetExecutionContext,
+    langsmith: RunSourceResource,
+    run_files: RunFilesResource,
+    drive: ArchiveStoreResource,
 ) -> dg.MaterializeResult:
     partition = partition_of(context)
     paths = run_files.paths(partition.project, partition.day)
@@ -48,15 +51,28 @@ def raw_runs(
     runs = reporting(
         fetch.runs, lambda count, rate: context.log.info(f"{count} runs fetched ({rate:.0f}/s)")
     )
-    stats = runfiles.write_partition(paths, runs, fetch.source)
+    try:
+        stats = runfiles.write_partition(
+            paths, runs, fetch.source, previous_zips=runfiles.previous_zips_from(paths, drive)
+        )
+    except (runfiles.ArchiveLossError, locks.PartitionBusyError) as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
     context.log.info(
         f"{stats.runs} runs in {stats.traces} traces for {partition.project!r} {partition.day}"
+        + (
+            f", {stats.vanished_runs} kept that LangSmith no longer returns"
+            if stats.vanished_runs
+            else ""
+        )
         + (" (unchanged: kept the existing files)" if stats.unchanged else "")
     )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": stats.runs,
             **stats.counts(),
+            "vanished_sample": dg.MetadataValue.json(stats.vanished_sample),
+            "recovered_from_archive": stats.recovered_from_archive,
+            "forgotten_skipped": stats.forgotten_skipped,
             "unchanged": stats.unchanged,
             "duplicate_runs_dropped": fetch.duplicate_runs_dropped,
             "path": dg.MetadataValue.path(str(paths.dir)),
@@ -126,6 +142,15 @@ def db_runs(
     partition = partition_of(context)
     paths = run_files.paths(partition.project, partition.day)
     runfiles.read_manifest(paths)  # a clear error when raw_runs never ran
+    # Under the partition's lock: no other run swaps the files while they are loaded.
+    with locks.partition_lock(paths):
+        return _load_slice(context, paths, postgres)
+
+
+def _load_slice(
+    context: dg.AssetExecutionContext, paths: runfiles.PartitionPaths, postgres: PostgresResource
+) -> dg.MaterializeResult:
+    partition = partition_of(context)
     run_ids = runfiles.run_ids_on_disk(paths)
     if _slice_already_matches(postgres, paths, run_ids):
         # A re-export of an unchanged day leaves the slice (and its loaded_at) as it was.

@@ -314,6 +314,10 @@ def import_legacy(path: Path, project: str, force: bool, load_db: bool) -> None:
 
 main.add_command(db)
 
+from lse_assets.forget_command import forget  # noqa: E402  (issue 9: `lse forget`)
+
+main.add_command(forget)
+
 
 if __name__ == "__main__":
     main()

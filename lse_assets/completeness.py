@@ -5,7 +5,11 @@ Errors (the partition is wrong, re-materialize raw_runs):
   that differs, a file that is not JSON or not named after the run it holds;
 - a run id held twice;
 - a run whose trace root or parent is not in the partition (a cut trace);
-- a run whose trace root did not start on the partition's day (`dotted_order` prefix).
+- a run whose trace root did not start on the partition's day (`dotted_order` prefix);
+- a run the manifest records as vanished (LangSmith stopped returning it) that is not kept.
+Vanished runs themselves are expected after retention, not a finding: the files hold the
+union of what LangSmith returned and what it no longer returns, and that union must be
+whole (docs/archive.md).
 
 Warnings (nothing wrong yet, the day is not final):
 - runs still pending (no `end_time`): the rolling re-export picks them up;
@@ -38,6 +42,7 @@ ERROR_KINDS = (
     "missing_roots",
     "missing_parents",
     "wrong_day_runs",
+    "vanished_not_kept",
 )
 WARN_KINDS = ("pending_runs", "roots_ending_after_window")
 
@@ -104,6 +109,8 @@ def inspect_partition(paths: PartitionPaths) -> CompletenessReport:
         found["manifest_missing"].add(str(paths.manifest))
         return report
     listed: dict[str, str] = dict(manifest.get("files") or {})
+    for run_id in sorted(set(manifest.get("vanished") or {}) - set(listed)):
+        found["vanished_not_kept"].add(run_id)
     window_end = _moment(((manifest.get("source") or {}).get("query") or {}).get("max_start_time"))
     day_prefix = paths.day.strftime("%Y%m%d")
     links: dict[str, tuple[str | None, str | None]] = {}  # run id -> (trace id, parent id)

@@ -32,7 +32,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from lse_assets import jsondoc, legacy, remote_copy, runfiles, zipsafe
+from lse_assets import durable, jsondoc, legacy, locks, remote_copy, runfiles, zipsafe
 from lse_assets.runfiles import PartitionPaths
 
 
@@ -173,36 +173,46 @@ class _Restore:
                     f"{sorted(entries - names)[:5]}, unexpected: {sorted(names - entries)[:5]})"
                 )
             outcome = DayOutcome(day, "restored", remote.name, "lse", len(files))
-            if paths.manifest.exists():
-                if runfiles.same_data(runfiles.read_manifest(paths), manifest):
-                    outcome.status = "unchanged"
-                    if not paths.zip_path.exists():
-                        shutil.move(zip_path, paths.zip_path)
-                    return outcome
-                if not self.force:
-                    return self._skipped(outcome, paths)
             paths.project_dir.mkdir(parents=True, exist_ok=True)
-            runfiles.recover(paths)
-            tmp = paths.project_dir / f".{day.isoformat()}.tmp-{uuid.uuid4().hex}"
-            (tmp / runfiles.RUNS_DIR).mkdir(parents=True)
-            try:
-                for run_id, digest in files.items():
-                    member = f"{runfiles.RUNS_DIR}/{run_id}.json"
-                    with open(tmp / runfiles.RUNS_DIR / f"{run_id}.json", "wb") as target:
-                        copied = zipsafe.copy_member(archive, member, target, remote.name)
-                        target.flush()
-                        os.fsync(target.fileno())
-                    if copied != digest:
-                        raise RestoreError(
-                            f"{remote.name}: run {run_id} does not have the sha256 its "
-                            "manifest records; the archive is damaged"
+            # One writer per partition (lse_assets.locks); --force always rewrites, and
+            # "unchanged" is said only when the files on disk verify against the manifest.
+            with locks.partition_lock(paths):
+                local = runfiles.inspect_local(paths) if paths.manifest.exists() else None
+                if local is not None and not self.force:
+                    if local.intact and runfiles.same_data(local.manifest or {}, manifest):
+                        outcome.status = "unchanged"
+                        if not paths.zip_path.exists():
+                            shutil.move(zip_path, paths.zip_path)
+                        return outcome
+                    skipped = self._skipped(outcome, paths)
+                    if not local.intact:
+                        skipped.detail = (
+                            f"{paths.dir} is damaged (files differ from its manifest); "
+                            "materialize raw_runs to repair it without losing runs, or use "
+                            "--force to replace it with the archive"
                         )
-                _write(tmp / runfiles.MANIFEST, manifest_bytes)
-                runfiles.swap_in(tmp, paths)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-        shutil.move(zip_path, paths.zip_path)
+                    return skipped
+                runfiles.recover(paths)
+                tmp = paths.project_dir / f".{day.isoformat()}.tmp-{uuid.uuid4().hex}"
+                (tmp / runfiles.RUNS_DIR).mkdir(parents=True)
+                try:
+                    for run_id, digest in files.items():
+                        member = f"{runfiles.RUNS_DIR}/{run_id}.json"
+                        with open(tmp / runfiles.RUNS_DIR / f"{run_id}.json", "wb") as target:
+                            copied = zipsafe.copy_member(archive, member, target, remote.name)
+                        if copied != digest:
+                            raise RestoreError(
+                                f"{remote.name}: run {run_id} does not have the sha256 its "
+                                "manifest records; the archive is damaged"
+                            )
+                    _write(tmp / runfiles.MANIFEST, manifest_bytes)
+                    # One sync of the file system for all run files (lse_assets.durable).
+                    durable.sync_filesystem(tmp)
+                    runfiles.swap_in(tmp, paths)
+                except BaseException:
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    raise
+                shutil.move(zip_path, paths.zip_path)
         return outcome
 
     def _checked_manifest(self, manifest: Any, paths: PartitionPaths, name: str) -> dict[str, str]:

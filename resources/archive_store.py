@@ -8,6 +8,8 @@ from typing import Literal
 
 import dagster as dg
 
+from lse_assets import remote_copy
+
 UpsertAction = Literal["created", "updated", "unchanged"]
 
 
@@ -42,4 +44,21 @@ class ArchiveStoreResource(dg.ConfigurableResource):
         raise NotImplementedError
 
     def download(self, project: str, name: str, destination: Path) -> RemoteFile:
+        raise NotImplementedError
+
+    def download_verified(self, project: str, name: str, destination: Path) -> Path | None:
+        """The stored archive downloaded to `destination` and checked against the store's
+        md5 and size; None when the store has none (or its copy does not verify)."""
+        remote = self.find(project, name)
+        if remote is None:
+            return None
+        self.download(project, name, destination)
+        if not remote_copy.compare(destination, remote.md5, remote.size).identical:
+            destination.unlink(missing_ok=True)
+            return None
+        return destination
+
+    def delete_older_revisions(self, project: str, name: str) -> int:
+        """Delete every stored revision of the archive but the current one (after a forget,
+        so the forgotten runs are not kept in the file's history); how many were deleted."""
         raise NotImplementedError

@@ -63,6 +63,7 @@ class DriveStore:
         log: logging.Logger,
     ) -> None:
         self._files = service.files()
+        self._revisions = service.revisions()
         self._errors = errors
         self._backoff = backoff
         self._chunk_size = chunk_size
@@ -269,6 +270,34 @@ class DriveStore:
                 "Nothing was lost locally; materialize drive_archive again to re-upload."
             )
         return remote
+
+    def delete_older_revisions(self, project: str, name: str) -> int:
+        """Delete every revision of the canonical file but the head (Drive keeps replaced
+        content as revisions; after a forget they must go too)."""
+        remote, _ = self.find(project, name)
+        if remote is None:
+            return 0
+        revisions, token = [], None
+        while True:
+            page = self._call(
+                f"listing the revisions of {name}",
+                self._revisions.list(
+                    fileId=remote.file_id,
+                    fields="nextPageToken, revisions(id, modifiedTime)",
+                    pageToken=token,
+                ).execute,
+            )
+            revisions.extend(page.get("revisions", []))
+            token = page.get("nextPageToken")
+            if not token:
+                break
+        older = revisions[:-1]  # Drive lists them oldest first; the last is the content
+        for revision in older:
+            self._call(
+                f"deleting revision {revision['id']} of {name}",
+                self._revisions.delete(fileId=remote.file_id, revisionId=revision["id"]).execute,
+            )
+        return len(older)
 
     def download(self, project: str, name: str, destination: Path) -> RemoteFile:
         remote, _ = self.find(project, name)

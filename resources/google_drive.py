@@ -118,5 +118,8 @@ class GoogleDriveResource(ArchiveStoreResource):
     def list_archives(self, project: str) -> list[RemoteFile]:
         return self._run(lambda drive: drive.list_archives(project))
 
+    def delete_older_revisions(self, project: str, name: str) -> int:
+        return self._run(lambda drive: drive.delete_older_revisions(project, name))
+
     def download(self, project: str, name: str, destination: Path) -> RemoteFile:
         return self._run(lambda drive: drive.download(project, name, destination))

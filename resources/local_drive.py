@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 from pydantic import Field
 
+from lse_assets import durable
 from lse_assets.archive import file_md5
 from lse_assets.runfiles import project_slug
 from resources.archive_store import ArchiveStoreResource, RemoteFile, UpsertResult
@@ -50,16 +52,25 @@ class LocalFolderDriveResource(ArchiveStoreResource):
         target = self._path(project, local_zip.name)
         local_md5 = file_md5(local_zip)
         existing = self.find(project, local_zip.name)
-        if existing and existing.md5 == local_md5:
+        if existing and existing.md5 == local_md5 and existing.size == local_zip.stat().st_size:
             return UpsertResult("unchanged", existing)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".partial")
-        shutil.copyfile(local_zip, tmp)
-        os.replace(tmp, target)
+        # One temporary name per writer; fsynced before it replaces the stored copy.
+        tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex}.partial")
+        try:
+            shutil.copyfile(local_zip, tmp)
+            durable.fsync_file(tmp)
+            os.replace(tmp, target)
+            durable.fsync_dir(target.parent)
+        finally:
+            tmp.unlink(missing_ok=True)
         remote = self._remote(target)
         if remote.md5 != local_md5 or remote.size != local_zip.stat().st_size:
             raise OSError(f"copy of {local_zip} to {target} does not match the local zip")
         return UpsertResult("updated" if existing else "created", remote)
+
+    def delete_older_revisions(self, project: str, name: str) -> int:
+        return 0  # a replaced file keeps no history here
 
     def download(self, project: str, name: str, destination: Path) -> RemoteFile:
         remote = self.find(project, name)

@@ -248,6 +248,23 @@ class PostgresResource(dg.ConfigurableResource):
             runs_partitions.drop_months(connection, months)
             return months
 
+    def forget_runs(
+        self, project: str, run_ids: list[str], trace_ids: list[str], *, dry_run: bool = False
+    ) -> int:
+        """Delete (or, `dry_run`, count) the project's rows of these runs and of every run of
+        these traces, in one transaction; how many rows."""
+        verb = "SELECT count(*)" if dry_run else "WITH gone AS (DELETE"
+        tail = "" if dry_run else " RETURNING 1) SELECT count(*) FROM gone"
+        statement = (
+            f"{verb} FROM runs WHERE project = :project AND (run_id = ANY(CAST(:run_ids AS uuid[]))"
+            f" OR trace_id = ANY(CAST(:trace_ids AS uuid[]))){tail}"
+        )
+        with self.engine().begin() as connection:
+            return connection.execute(
+                sa.text(statement),
+                {"project": project, "run_ids": run_ids, "trace_ids": trace_ids},
+            ).scalar_one()
+
     def execute(self, statement: str, **params: Any) -> list[tuple[Any, ...]]:
         """Run one SQL statement in its own transaction (for operators' tools and tests)."""
         with self.engine().begin() as connection:

@@ -13,7 +13,7 @@ import random
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -278,23 +278,72 @@ def _parse(text: str) -> datetime:
 
 
 class SampleLangSmithResource(RunSourceResource):
-    """Deterministic sample runs; `variant` changes them (tests use it to simulate new data)."""
+    """Deterministic sample runs; `variant` changes them (tests use it to simulate new data).
+
+    `retention` plays LangSmith's data retention on an old day: `base_dropped` returns only
+    the traces that have feedback (extended tier, kept 400 days), `all_dropped` returns
+    nothing. `late_feedback` adds one more feedback record to every returned root, as a
+    user's later thumbs-up would.
+    """
 
     variant: int = Field(
         default=0, description="Another variant gives other runs for the same day."
     )
+    retention: Literal["kept", "base_dropped", "all_dropped"] = Field(
+        default="kept", description="Which traces LangSmith still returns for the day."
+    )
+    late_feedback: bool = Field(
+        default=False, description="Add a later feedback record to every returned root."
+    )
 
     def fetch_day(self, project: str, day: date) -> DayFetch:
-        return DayFetch(
-            source={
-                "kind": "sample",
-                "variant": self.variant,
-                "fetched_at": _ts(datetime.now(UTC)),
-            },
-            runs=self._runs(project, day),
-        )
+        source: dict[str, Any] = {
+            "kind": "sample",
+            "variant": self.variant,
+            "fetched_at": _ts(datetime.now(UTC)),
+        }
+        if self.retention != "kept" or self.late_feedback:
+            source.update(retention=self.retention, late_feedback=self.late_feedback)
+        return DayFetch(source=source, runs=self._runs(project, day))
 
     def _runs(self, project: str, day: date) -> Iterator[dict[str, Any]]:
         builder = _DayBuilder(project, day, self.variant)
         for index, start in enumerate(builder.trace_starts()):
-            yield from _trace(builder, start, index)
+            trace = _trace(builder, start, index)
+            if self.retention == "all_dropped":
+                continue
+            if self.retention == "base_dropped" and not any(
+                run["feedback_records"] for run in trace
+            ):
+                continue
+            if self.late_feedback:
+                _add_late_feedback(trace[0])
+            yield from trace
+
+
+def _add_late_feedback(root: dict[str, Any]) -> None:
+    end = _parse(root["end_time"]) if root.get("end_time") else _parse(root["start_time"])
+    at = _ts(end + timedelta(days=3))
+    record = {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"late-feedback/{root['id']}")),
+        "run_id": root["id"],
+        "trace_id": root["trace_id"],
+        "session_id": root["project_id"],
+        "key": "late_review",
+        "score": 1,
+        "value": None,
+        "comment": "Reviewed after the fact.",
+        "correction": None,
+        "feedback_source": {"type": "app", "metadata": {}},
+        "feedback_group_id": None,
+        "comparative_experiment_id": None,
+        "extra": None,
+        "created_at": at,
+        "modified_at": at,
+    }
+    root["feedback_records"] = sorted(
+        [*root["feedback_records"], record], key=lambda item: item["id"]
+    )
+    stats = dict(root.get("feedback_stats") or {})
+    stats["late_review"] = {"n": 1, "avg": 1, "min": 1, "max": 1}
+    root["feedback_stats"] = stats

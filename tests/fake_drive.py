@@ -53,6 +53,8 @@ class FakeFile:
     trashed: bool = False
     app_created: bool = True
     modified: str = ""
+    # Earlier and current contents (revision id, bytes), oldest first, as Drive keeps them.
+    revisions: list[tuple[str, bytes]] = field(default_factory=list)
 
     def resource(self, base_url: str) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -411,6 +413,24 @@ class FakeDrive:
         digest = hashlib.md5(content).hexdigest()
         item.md5 = hashlib.md5(content + b"corrupt").hexdigest() if self.corrupt_md5 else digest
         item.modified = self._now()
+        item.revisions.append((uuid.uuid4().hex[:16], bytes(content)))
+
+    def list_revisions(self, file_id: str, who: Principal) -> dict[str, Any]:
+        item = self.get_visible(file_id, who, True)
+        return {
+            "kind": "drive#revisionList",
+            "revisions": [{"id": rid, "modifiedTime": item.modified} for rid, _ in item.revisions],
+        }
+
+    def delete_revision(self, file_id: str, revision_id: str, who: Principal) -> None:
+        item = self.get_visible(file_id, who, True)
+        with self._lock:
+            ids = [rid for rid, _ in item.revisions]
+            if revision_id not in ids:
+                raise DriveFault(404, "notFound", f"Revision not found: {revision_id}")
+            if revision_id == ids[-1]:
+                raise DriveFault(400, "cannotDeleteOnlyRevision", "The head revision stays")
+            item.revisions = [(rid, data) for rid, data in item.revisions if rid != revision_id]
 
     def update_content(self, file_id: str, content: bytes, who: Principal, all_drives: bool):
         item = self.get_visible(file_id, who, all_drives)

@@ -106,6 +106,9 @@ def handler_for(drive: FakeDrive) -> type[BaseHTTPRequestHandler]:
         def do_PUT(self) -> None:
             self._dispatch("PUT")
 
+        def do_DELETE(self) -> None:
+            self._dispatch("DELETE")
+
         def _file_out(self, item: FakeFile, query: dict[str, str]) -> None:
             spec = parse_fields(query["fields"]) if "fields" in query else None
             self._send(200, project(item.resource(drive.url), spec))
@@ -114,7 +117,13 @@ def handler_for(drive: FakeDrive) -> type[BaseHTTPRequestHandler]:
             all_drives = query.get("supportsAllDrives") == "true"
             files = re.fullmatch(r"/drive/v3/files(?:/([^/]+))?", path)
             upload = re.fullmatch(r"/upload/drive/v3/files(?:/([^/]+))?", path)
-            if files and method == "GET" and files.group(1) is None:
+            revisions = re.fullmatch(r"/drive/v3/files/([^/]+)/revisions(?:/([^/]+))?", path)
+            if revisions and method == "GET" and revisions.group(2) is None:
+                self._send(200, drive.list_revisions(revisions.group(1), who))
+            elif revisions and method == "DELETE" and revisions.group(2):
+                drive.delete_revision(revisions.group(1), revisions.group(2), who)
+                self._send(204)
+            elif files and method == "GET" and files.group(1) is None:
                 self._send(200, drive.list(query, who))
             elif files and method == "GET":
                 item = drive.get_visible(files.group(1), who, all_drives)

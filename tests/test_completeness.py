@@ -131,3 +131,19 @@ def test_a_partition_never_fetched_is_an_error(tmp_path):
     report = completeness.inspect_partition(PartitionPaths(tmp_path, "proj", DAY))
     assert report.errors == 1 and report.found["manifest_missing"].count == 1
     assert "re-materialize raw_runs" in report.summary()
+
+
+def test_a_vanished_run_must_be_kept(tmp_path):
+    day = date(2025, 9, 13)
+    paths = PartitionPaths(tmp_path, "p", day)
+    runs = list(SampleLangSmithResource().fetch_day("p", day).runs)
+    runfiles.write_partition(paths, iter(runs), {})
+    runfiles.write_partition(paths, iter(runs[:6]), {})
+    assert completeness.inspect_partition(paths).passed  # vanished runs kept: the union is whole
+
+    manifest = runfiles.read_manifest(paths)
+    manifest["vanished"]["00000000-0000-4000-8000-000000000000"] = "2025-10-01T00:00:00Z"
+    paths.manifest.write_bytes(jsondoc.canonical_bytes(manifest))
+
+    report = completeness.inspect_partition(paths)
+    assert report.found["vanished_not_kept"].count == 1 and not report.passed

@@ -27,7 +27,7 @@ def test_all_four_assets_and_checks_succeed(tmp_path, postgres):
     assert (tmp_path / "drive" / PROJECT_A / paths.zip_name).exists()
 
 
-def test_rematerializing_replaces_files_and_rows(tmp_path, postgres):
+def test_rematerializing_merges_files_and_rows(tmp_path, postgres):
     first = materialize(PROJECT_A, DAY, local_resources(tmp_path, postgres))
     second = materialize(
         PROJECT_A, DAY, local_resources(tmp_path, postgres, SampleLangSmithResource(variant=1))
@@ -35,14 +35,16 @@ def test_rematerializing_replaces_files_and_rows(tmp_path, postgres):
     assert first.success and second.success
 
     paths = PartitionPaths(tmp_path / "data", PROJECT_A, DAY)
-    expected = {
-        run["id"] for run in SampleLangSmithResource(variant=1).fetch_day(PROJECT_A, DAY).runs
-    }
+    fetched = [
+        {run["id"] for run in SampleLangSmithResource(variant=v).fetch_day(PROJECT_A, DAY).runs}
+        for v in (0, 1)
+    ]
     on_disk = {path.stem for path in paths.runs_dir.iterdir()}
     in_db = {str(row[0]) for row in postgres.execute("SELECT run_id FROM runs")}
-    assert on_disk == expected == in_db
+    assert on_disk == fetched[0] | fetched[1] == in_db
     manifest = json.loads(paths.manifest.read_text())
-    assert set(manifest["files"]) == expected
+    assert set(manifest["files"]) == on_disk
+    assert set(manifest["vanished"]) == fetched[0] - fetched[1]
     assert manifest["source"]["variant"] == 1
 
 

@@ -57,14 +57,89 @@ def test_files_are_canonical_and_manifest_lists_their_sha256(tmp_path):
     )
 
 
-def test_rewrite_replaces_and_never_adds(tmp_path):
+def test_rewrite_merges_keeps_vanished_runs_and_replaces_returned_ones(tmp_path):
     paths = PartitionPaths(tmp_path, "p", DAY)
-    runfiles.write_partition(paths, iter(_runs(0)), {})
-    second = _runs(1)
-    runfiles.write_partition(paths, iter(second), {})
+    first = _runs(0)
+    runfiles.write_partition(paths, iter(first), {})
+    changed = dict(first[0], name="renamed by a late update")
+    second = [changed, *_runs(1)]
 
-    assert {p.stem for p in paths.runs_dir.iterdir()} == {run["id"] for run in second}
+    stats = runfiles.write_partition(paths, iter(second), {})
+
+    union = {run["id"] for run in first} | {run["id"] for run in second}
+    assert {p.stem for p in paths.runs_dir.iterdir()} == union
+    assert json.loads(paths.run_file(changed["id"]).read_text())["name"] == changed["name"]
+    manifest = json.loads(paths.manifest.read_text())
+    assert set(manifest["files"]) == union
+    vanished = {run["id"] for run in first[1:]}
+    assert set(manifest["vanished"]) == vanished and stats.vanished_runs == len(vanished)
+    assert manifest["counts"]["runs"] == len(union) == stats.runs
+    # Only the lock folder stays beside the partitions: no temporary directory.
     assert [p.name for p in paths.project_dir.iterdir() if p.name.startswith(".")] == []
+
+
+def test_vanished_since_is_kept_across_later_fetches(tmp_path):
+    paths = PartitionPaths(tmp_path, "p", DAY)
+    runs = _runs(0)
+    runfiles.write_partition(paths, iter(runs), {})
+    runfiles.write_partition(paths, iter(runs[:10]), {})
+    since = json.loads(paths.manifest.read_text())["vanished"]
+
+    again = runfiles.write_partition(paths, iter(runs[:10]), {})
+    back = runfiles.write_partition(paths, iter(runs[:11]), {})
+
+    assert again.unchanged and len(since) == len(runs) - 10
+    assert json.loads(paths.manifest.read_text())["vanished"] == {
+        k: v for k, v in since.items() if k != runs[10]["id"]
+    }
+    assert back.vanished_runs == len(runs) - 11
+
+
+def test_damaged_files_are_rewritten_not_called_unchanged(tmp_path):
+    paths = PartitionPaths(tmp_path, "p", DAY)
+    runs = _runs(0)
+    runfiles.write_partition(paths, iter(runs), {})
+    intact = {p.name: p.read_bytes() for p in paths.runs_dir.iterdir()}
+    paths.run_file(runs[0]["id"]).unlink()
+    paths.run_file(runs[1]["id"]).write_bytes(b'{"trunc')
+    (paths.runs_dir / "stray.json").write_bytes(b"{}")
+
+    stats = runfiles.write_partition(paths, iter(runs), {})
+
+    assert not stats.unchanged
+    assert {p.name: p.read_bytes() for p in paths.runs_dir.iterdir()} == intact
+
+
+def test_damaged_disk_takes_vanished_runs_from_an_earlier_zip(tmp_path):
+    from lse_assets import archive
+
+    paths = PartitionPaths(tmp_path, "p", DAY)
+    runs = _runs(0)
+    runfiles.write_partition(paths, iter(runs), {})
+    saved = tmp_path / "saved.zip"
+    saved.write_bytes(archive.build_archive(paths).path.read_bytes())
+    paths.zip_path.unlink()
+    paths.run_file(runs[-1]["id"]).unlink()
+    paths.manifest.unlink()
+
+    stats = runfiles.write_partition(paths, iter(runs[:5]), {}, previous_zips=lambda _: [saved])
+
+    assert {p.stem for p in paths.runs_dir.iterdir()} == {run["id"] for run in runs}
+    assert stats.vanished_runs == len(runs) - 5
+    assert stats.recovered_from_archive == len(runs) - 5
+
+
+def test_runs_lost_everywhere_stop_the_write(tmp_path):
+    paths = PartitionPaths(tmp_path, "p", DAY)
+    runs = _runs(0)
+    runfiles.write_partition(paths, iter(runs), {})
+    paths.run_file(runs[-1]["id"]).unlink()
+    before = sorted(p.name for p in paths.runs_dir.iterdir())
+
+    with pytest.raises(runfiles.ArchiveLossError, match=runs[-1]["id"]):
+        runfiles.write_partition(paths, iter(runs[:5]), {}, previous_zips=lambda _: [])
+
+    assert sorted(p.name for p in paths.runs_dir.iterdir()) == before
 
 
 def test_failure_half_way_leaves_previous_partition_exactly(tmp_path):
