@@ -107,6 +107,7 @@ def test_counts_and_samples_are_capped_for_slack():
 def test_run_links_join_the_ui_url_and_the_run_id():
     assert run_url("http://ui:3000/", "abc") == "http://ui:3000/runs/abc"
     assert run_url("/ui", "abc") == "/ui/runs/abc"
+    assert run_url("http://BOX/", "abc") == "http://BOX/runs/abc"  # only slashes trimmed
     assert run_url(None, "abc") is None
     assert run_url("", "abc") is None
 
