@@ -168,3 +168,56 @@ def test_the_retention_alarm_says_exactly_when_each_day_is_deleted():
         "<http://BOX/assets/raw_runs?view=partitions|Open raw_runs partitions>"
     )
     assert "\n<" not in retention.alarm_message(risks, None)["text"]
+
+
+# --- completeness, runfiles, more jsondoc ---------------------------------------------------
+
+
+def test_the_completeness_summary_says_what_and_what_to_do():
+    from lse_assets.completeness import CompletenessReport
+
+    report = CompletenessReport()
+    report.found["missing_files"].add("r1")
+    report.found["missing_files"].add("r2")
+    report.found["pending_runs"].add("r3")
+    assert report.summary() == (
+        "2 missing files, 1 pending runs: re-materialize raw_runs for this partition"
+    )
+    warning_only = CompletenessReport()
+    warning_only.found["pending_runs"].add("r3")
+    assert warning_only.summary() == (
+        "1 pending runs: not final yet: a later re-export will complete it"
+    )
+
+
+def test_run_bytes_are_read_in_id_order_or_the_order_asked(tmp_path):
+    paths = _partition(tmp_path)
+    ids = runfiles.run_ids_on_disk(paths)
+
+    everything = list(runfiles.iter_run_bytes(paths))
+    chosen = list(runfiles.iter_run_bytes(paths, [ids[2], ids[0]]))
+
+    assert [run_id for run_id, _ in everything] == ids
+    assert everything[1] == (ids[1], paths.run_file(ids[1]).read_bytes())
+    assert chosen == [
+        (ids[2], paths.run_file(ids[2]).read_bytes()),
+        (ids[0], paths.run_file(ids[0]).read_bytes()),
+    ]
+
+
+def test_manifests_are_the_same_data_whatever_their_source():
+    manifest = {"counts": {"runs": 2}, "files": {"a": "1"}, "source": {"fetched_at": "x"}}
+    assert runfiles.same_data(manifest, {**manifest, "source": {"fetched_at": "y"}})
+    assert not runfiles.same_data(manifest, {**manifest, "files": {"a": "2"}})
+    assert not runfiles.same_data({**manifest, "files": {"a": "2"}}, manifest)
+
+
+def test_bytes_without_any_escape_go_to_the_database_unchanged():
+    raw = b'{"a":1}\n'
+    assert jsondoc.database_bytes(raw) == (raw, False)
+    assert jsondoc.database_form(raw) == ({"a": 1}, False)
+
+
+def test_a_list_is_never_the_same_as_a_string_or_a_dict():
+    assert not jsondoc.same_document({"a": ["a", "b"]}, {"a": "ab"})
+    assert not jsondoc.same_document({"a": "ab"}, {"a": ["a", "b"]})
