@@ -6,6 +6,7 @@ import hashlib
 import os
 from datetime import date
 
+import dagster as dg
 import pytest
 
 from lse_assets.runfiles import PartitionPaths
@@ -13,7 +14,7 @@ from resources.drive_errors import DriveIntegrityError
 from resources.sample_langsmith import SampleLangSmithResource
 from tests.conftest import PROJECT_A
 from tests.fake_drive import FakeDrive
-from tests.fake_drive_auth import authorized_user_file, drive_resource
+from tests.fake_drive_auth import authorized_user_file, drive_resource, service_account_file
 from tests.helpers import local_resources, materialize
 
 MIB = 1024 * 1024
@@ -95,3 +96,32 @@ def test_a_download_resumes_from_the_failed_range_and_writes_the_archive(tmp_pat
         (f"bytes={2 * MIB}-{3 * MIB - 1}", 206),
         (f"bytes={3 * MIB}-{4 * MIB - 1}", 206),
     ]
+
+
+def test_a_shared_drive_archive_is_updated_and_downloaded(tmp_path, fake):
+    # Files in a shared drive exist for a client only with supportsAllDrives on every call.
+    shared = fake.add_shared_drive("Team archive")
+    folder = fake.add("LSE", shared, app_created=False)
+    store = drive_resource(fake, service_account_file(tmp_path, fake), folder, scope="drive")
+    created = store.upsert(PROJECT, _zip(tmp_path, b"A" * 5000))
+
+    updated = store.upsert(PROJECT, _zip(tmp_path, b"B" * 6000))
+    target = tmp_path / "back.zip"
+    store.download(PROJECT, NAME, target)
+
+    assert (created.action, updated.action) == ("created", "updated")
+    assert updated.file.file_id == created.file.file_id
+    assert target.read_bytes() == b"B" * 6000
+
+
+def test_download_failures_name_the_archive(tmp_path, fake, drive):
+    store = drive()
+    with pytest.raises(FileNotFoundError) as missing:
+        store.download(PROJECT, NAME, tmp_path / "x.zip")
+    assert f"no archive {NAME!r}" in str(missing.value) and repr(PROJECT) in str(missing.value)
+
+    store.upsert(PROJECT, _zip(tmp_path, b"A" * 5000))
+    fake.fail("GET", "/drive/v3/files/", 400, "badRequest", times=10)
+    with pytest.raises(dg.Failure) as refused:  # no retry: a 400 will not heal
+        store.download(PROJECT, NAME, tmp_path / "x.zip")
+    assert f"the download of {NAME}" in str(refused.value)
