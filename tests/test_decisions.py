@@ -221,3 +221,22 @@ def test_bytes_without_any_escape_go_to_the_database_unchanged():
 def test_a_list_is_never_the_same_as_a_string_or_a_dict():
     assert not jsondoc.same_document({"a": ["a", "b"]}, {"a": "ab"})
     assert not jsondoc.same_document({"a": "ab"}, {"a": ["a", "b"]})
+
+
+def test_entries_are_deflated_at_level_6_so_old_archives_keep_their_md5(tmp_path):
+    # The md5 on Drive decides "unchanged": the level is part of the zip's promise.
+    import struct
+    import zlib
+
+    paths = _partition(tmp_path)
+    archive.build_archive(paths)
+    with open(paths.zip_path, "rb") as raw, zipfile.ZipFile(paths.zip_path) as zipped:
+        for entry in zipped.infolist()[:5]:
+            raw.seek(entry.header_offset)
+            header = raw.read(30)
+            name_length, extra_length = struct.unpack("<HH", header[26:30])
+            raw.seek(entry.header_offset + 30 + name_length + extra_length)
+            stored = raw.read(entry.compress_size)
+            deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
+            expected = deflate.compress(zipped.read(entry)) + deflate.flush()
+            assert stored == expected, entry.filename
