@@ -6,6 +6,8 @@ words. Fast: no Postgres, no Dagster run."""
 import zipfile
 from datetime import date
 
+import pytest
+
 from lse_assets import archive, jsondoc, retention, runfiles, verify
 from lse_assets.check_alerts import AlertCursor, Candidate, CheckFailure, run_tick
 from lse_assets.partitions import Partition
@@ -240,3 +242,25 @@ def test_entries_are_deflated_at_level_6_so_old_archives_keep_their_md5(tmp_path
             deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
             expected = deflate.compress(zipped.read(entry)) + deflate.flush()
             assert stored == expected, entry.filename
+
+
+def test_manifest_counts_round_the_cost_to_six_decimals():
+    stats = runfiles.PartitionStats(runs=2, total_cost=0.1 + 0.2 + 0.00000049)
+    counts = stats.counts()
+    assert counts["total_cost"] == 0.3 and counts["runs"] == 2
+    assert "unchanged" not in counts
+    assert runfiles.PartitionStats(total_cost=1.2345675).counts()["total_cost"] == 1.234568
+
+
+def test_the_day_window_is_the_utc_day():
+    assert runfiles.day_window(DAY) == {
+        "root_start_min": "2025-09-13T00:00:00Z",
+        "root_start_max_exclusive": "2025-09-14T00:00:00Z",
+    }
+
+
+def test_a_partition_never_fetched_says_what_to_do(tmp_path):
+    with pytest.raises(FileNotFoundError) as missing:
+        runfiles.read_manifest(PartitionPaths(tmp_path, "p", DAY))
+    assert "no run files for 'p' on 2025-09-13" in str(missing.value)
+    assert str(missing.value).endswith("materialize raw_runs for this partition first")
