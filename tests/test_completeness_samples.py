@@ -70,3 +70,36 @@ def test_end_times_with_z_or_a_space_are_read_as_moments():
     assert completeness._moment("2025-09-13T23:00:00Z").isoformat() == "2025-09-13T23:00:00+00:00"
     assert completeness._moment("2025-09-13 23:00:00").isoformat() == "2025-09-13T23:00:00"
     assert completeness._moment("soon") is None and completeness._moment(None) is None
+
+
+def test_an_empty_day_is_complete(tmp_path):
+    report = completeness.inspect_partition(_written(tmp_path, runs=[]))
+    assert report.passed and report.runs == 0
+
+
+def test_missing_files_and_roots_are_named(tmp_path):
+    runs = list(SampleLangSmithResource().fetch_day("proj", DAY).runs)
+    root = next(r for r in runs if r["is_root"])
+    children = [r for r in runs if r["trace_id"] == root["id"] and r is not root]
+    paths = _written(tmp_path, [r for r in runs if r is not root])
+    listed = json.loads(paths.manifest.read_bytes())
+    listed["files"][root["id"]] = "0" * 64  # listed, never written
+    paths.manifest.write_bytes(jsondoc.canonical_bytes(listed))
+
+    samples = _samples(paths)
+
+    assert samples["missing_files"] == [f"{root['id']}.json"]
+    assert samples["missing_roots"] == sorted(r["id"] for r in children)[:20]
+
+
+def test_a_root_ending_exactly_at_the_window_end_is_not_late(tmp_path):
+    runs = list(SampleLangSmithResource().fetch_day("proj", DAY).runs)
+    roots = sorted((r for r in runs if r["is_root"]), key=lambda r: r["id"])
+    roots[0]["end_time"] = "2025-09-13T23:00:00"
+    roots[1]["end_time"] = "2025-09-13T23:00:01"
+    for late in roots[2:]:
+        late["end_time"] = "2025-09-13T22:00:00"
+    paths = PartitionPaths(tmp_path, "proj", DAY)
+    runfiles.write_partition(paths, runs, {"query": {"max_start_time": "2025-09-13T23:00:00Z"}})
+
+    assert _samples(paths).get("roots_ending_after_window") == [roots[1]["id"]]
