@@ -118,3 +118,15 @@ def test_the_cursor_survives_its_json():
     assert AlertCursor.from_json(cursor.to_json()) == cursor
     assert AlertCursor.from_json(None) is None
     assert AlertCursor.from_json("") is None
+
+
+def test_large_counts_are_whole_numbers_and_each_sample_kind_has_its_line():
+    failure = CheckFailure(
+        "db_runs", "c", None, "ERROR", {"rows": 1234567, "ratio": 2.5},
+        {"differing": ["a"], "missing_in_db": ["b"]}, "r",
+    )  # fmt: skip
+
+    message = slack_message(failure, None)
+
+    assert message["text"] == "Check c failed (ERROR) on db_runs: rows=1234567, ratio=2.5"
+    assert message["blocks"][2]["text"]["text"] == "*differing*: `a`\n*missing_in_db*: `b`"
