@@ -46,9 +46,10 @@ def postgres_url() -> Iterator[str]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Tests on the real Postgres are the slow tier; `-m "not db"` runs the fast one.
+    # Tests on the real Postgres (the e2e deployment included) are the slow tier;
+    # `-m "not db"` runs the fast one.
     for item in items:
-        if "postgres" in getattr(item, "fixturenames", ()):
+        if {"postgres", "postgres_url"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)
 
 
