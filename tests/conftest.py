@@ -55,6 +55,14 @@ def postgres_url() -> Iterator[str]:
     embedded_postgres.stop(data_dir)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Tests on the real Postgres (the e2e deployment included) are the slow tier;
+    # `-m "not db"` runs the fast one.
+    for item in items:
+        if {"postgres", "postgres_url"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # Here rather than in a fixture: the home is made at import, used or not.
     shutil.rmtree(_SESSION_HOME, ignore_errors=True)

@@ -91,6 +91,7 @@ class Logged:
     content_range: str = ""
     length: int = 0
     status: int = 0
+    range: str = ""  # the Range header of a ranged download
 
 
 @dataclass
@@ -103,6 +104,7 @@ class Fault:
     keep_bytes: int = 0
     retry_after: str | None = None
     drop: bool = False
+    skip: int = 0  # matching requests let through before the first failure
 
 
 @dataclass
@@ -229,12 +231,24 @@ class FakeDrive:
         keep_bytes: int = 0,
         retry_after: str | None = None,
         drop: bool = False,
+        skip: int = 0,
     ) -> None:
         """The next `times` matching requests fail (`drop`: the connection closes unanswered;
-        `keep_bytes`: an upload chunk keeps that many bytes before failing)."""
+        `keep_bytes`: an upload chunk keeps that many bytes before failing; `skip`: that many
+        matching requests succeed first)."""
         with self._lock:
             self._faults.append(
-                Fault(method, path_contains, status, reason, times, keep_bytes, retry_after, drop)
+                Fault(
+                    method,
+                    path_contains,
+                    status,
+                    reason,
+                    times,
+                    keep_bytes,
+                    retry_after,
+                    drop,
+                    skip,
+                )
             )
 
     def hold(self, kind: str, parties: int = 2) -> None:
@@ -265,6 +279,9 @@ class FakeDrive:
         with self._lock:
             for fault in self._faults:
                 if fault.method == method and fault.path_contains in path and fault.times > 0:
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     fault.times -= 1
                     return fault
         return None
@@ -451,9 +468,15 @@ class FakeDrive:
             return item
 
     def record(
-        self, method: str, path: str, query: dict[str, str], content_range: str, length: int
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        content_range: str,
+        length: int,
+        range_header: str = "",
     ) -> Logged:
-        entry = Logged(method, path, query, content_range, length)
+        entry = Logged(method, path, query, content_range, length, range=range_header)
         with self._lock:
             self.log.append(entry)
         return entry

@@ -73,7 +73,12 @@ def handler_for(drive: FakeDrive) -> type[BaseHTTPRequestHandler]:
             query = {key: values[-1] for key, values in parse_qs(split.query).items()}
             body = self._body()
             self._entry = drive.record(
-                method, split.path, query, self.headers.get("Content-Range", ""), len(body)
+                method,
+                split.path,
+                query,
+                self.headers.get("Content-Range", ""),
+                len(body),
+                self.headers.get("Range", ""),
             )
             try:
                 if split.path == "/token":

@@ -12,6 +12,17 @@ from lse_assets.definitions import defs
 
 def test_definitions_load():
     dg.Definitions.validate_loadable(defs)
+    # Every job resolves against the resources, and each resource an asset or check asks
+    # for is provided (a missing one fails here, not in the first scheduled run).
+    assert {defs.resolve_job_def(job.name).name for job in defs.jobs} == {
+        "archive_day",
+        "verify_day",
+    }
+    required = {
+        key for spec in [*defs.assets, *defs.asset_checks] for key in spec.required_resource_keys
+    }
+    assert required - {"io_manager"} == {"langsmith", "run_files", "drive", "postgres"}
+    assert required - {"io_manager"} <= set(defs.resources)  # Dagster supplies io_manager
 
 
 def test_asset_graph_and_check_names_are_the_contract():

@@ -8,11 +8,12 @@ import threading
 
 import dagster as dg
 import httplib2
+import pydantic
 import pytest
 from googleapiclient.errors import HttpError
 
 from resources.drive_client import build_service, load_credentials
-from resources.drive_errors import Backoff, DriveIntegrityError
+from resources.drive_errors import Backoff, DriveIntegrityError, DriveUnavailableError
 from resources.google_drive import GoogleDriveResource
 from tests.fake_drive import FakeDrive
 from tests.fake_drive_auth import authorized_user_file, drive_resource, service_account_file
@@ -180,7 +181,7 @@ def test_5xx_that_never_ends_gives_up_after_the_configured_attempts(
 ):
     fake.fail("GET", "/drive/v3/files", 503, times=100)
     drive = drive_resource(fake, user_token, root, max_attempts=3)
-    with pytest.raises(Exception, match="still failed after 3 attempts"):
+    with pytest.raises(DriveUnavailableError, match="still failed after 3 attempts"):
         drive.upsert(PROJECT, zip_file(tmp_path, 1000))
     assert len(fake.requests("/drive/v3/files")) == 3
 
@@ -412,5 +413,5 @@ def test_download_resumes_after_a_failed_range(tmp_path, fake, root, user_token)
 def test_folder_url_is_accepted_and_chunk_size_is_validated():
     url = "https://drive.google.com/drive/folders/1AbC_d-E?usp=sharing"
     assert GoogleDriveResource(folder_id=url).folder_id == "1AbC_d-E"
-    with pytest.raises(Exception, match="multiple of 262144"):
+    with pytest.raises(pydantic.ValidationError, match="multiple of 262144"):
         GoogleDriveResource(folder_id="x", chunk_size_bytes=1000 * KIB)

@@ -2,7 +2,8 @@
 processes sharing the deployment dagster.yaml, its storage on a real (embedded) Postgres.
 
 A backfill of 3 days x 2 projects goes through GraphQL, every partition must materialize
-and every check pass; then a tampered row must make `files_match_db` fail.
+and every check pass. Independently, a partition archived by its own run gets a tampered
+row: the verify run must fail on `files_match_db` and the alert arrive exactly once.
 """
 
 import os
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 from dagster._core.instance.ref import InstanceRef
 
 from lse_assets.dagster_api import FINISHED_BACKFILL, FINISHED_RUN, DagsterApi
+from lse_assets.definitions import defs
 from lse_assets.partitions import Partition
 from tests.webhook import WebhookReceiver, webhook_receiver
 
@@ -176,9 +178,39 @@ def _check_evaluations(instance: dg.DagsterInstance) -> list:
     return [record.event_log_entry.dagster_event.event_specific_data for record in events]
 
 
+_SENSOR_TICKS = """
+query($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) {
+    __typename
+    ... on Sensor { sensorState { ticks(limit: 50) { timestamp status skipReason } } }
+  }
+}"""
+
+
+def _sensor_ticks_after(api: DagsterApi, sensor: str, after: float) -> list[dict]:
+    """The daemon's finished ticks of `sensor` that started after `after` (epoch seconds)."""
+    selector = {
+        "repositoryLocationName": "lse",
+        "repositoryName": "__repository__",
+        "sensorName": sensor,
+    }
+    found = api._call(_SENSOR_TICKS, {"selector": selector})["sensorOrError"]
+    assert found["__typename"] == "Sensor", found
+    return [
+        tick
+        for tick in found["sensorState"]["ticks"]
+        if tick["timestamp"] > after and tick["status"] in {"SKIPPED", "SUCCESS", "FAILURE"}
+    ]
+
+
+def _partition_key(partition: Partition) -> str:
+    return partition.run_tags["dagster/partition"]
+
+
 def test_backfill_through_graphql_archives_every_partition(deployment, instance):
     api = DagsterApi(deployment["url"])
     partitions = [Partition(project, day) for day in DAYS for project in PROJECTS]
+    keys = {_partition_key(p) for p in partitions}
 
     backfill_id = api.launch_backfill(partitions, ASSETS)
     status = api.wait(lambda: api.backfill_status(backfill_id), FINISHED_BACKFILL, timeout=600)
@@ -186,42 +218,60 @@ def test_backfill_through_graphql_archives_every_partition(deployment, instance)
     assert status in {"COMPLETED", "COMPLETED_SUCCESS"}
     for asset in ASSETS:
         materialized = instance.get_materialized_partitions(dg.AssetKey(asset))
-        assert {p.run_tags["dagster/partition"] for p in partitions} <= set(materialized), asset
-    evaluations = _check_evaluations(instance)
-    assert len(evaluations) >= 2 * len(partitions)
-    assert all(evaluation.passed for evaluation in evaluations)
+        assert keys <= set(materialized), asset
+    # Every check of the code location, evaluated and passed, on every partition.
+    checks = {check_key.name for check_key in defs.resolve_asset_graph().asset_check_keys}
+    evaluated = {
+        (evaluation.partition, evaluation.check_name): evaluation.passed
+        for evaluation in _check_evaluations(instance)
+        if evaluation.partition in keys
+    }
+    assert evaluated == {(key, check): True for key in keys for check in checks}
+    assert len(evaluated) == 4 * len(partitions)
 
 
 def test_tampered_row_fails_the_rerun_check_and_the_alert_arrives(deployment, instance, webhook):
+    api = DagsterApi(deployment["url"])
+    # Its own partition, archived here: the test does not lean on the backfill's data.
+    victim = Partition(PROJECTS[0], DAYS[0] - timedelta(days=1))
+    archived = api.launch_run("lse", "archive_day", victim.run_tags)
+    assert api.wait(lambda: api.run_status(archived), FINISHED_RUN, timeout=300) == "SUCCESS"
     engine = sa.create_engine(
         deployment["env"]["LSE_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://")
     )
-    victim = Partition(PROJECTS[0], DAYS[0])
     with engine.begin() as connection:
-        connection.execute(
+        tampered = connection.execute(
             sa.text(
                 "UPDATE runs SET data = jsonb_set(data, '{name}', '\"tampered\"') WHERE run_id ="
                 " (SELECT run_id FROM runs WHERE project = :p AND run_date = :d LIMIT 1)"
             ),
             {"p": victim.project, "d": victim.day},
         )
+        assert tampered.rowcount == 1
     engine.dispose()
-    api = DagsterApi(deployment["url"])
 
     run_id = api.launch_run("lse", "verify_day", victim.run_tags)
-    api.wait(lambda: api.run_status(run_id), FINISHED_RUN, timeout=300)
+    # files_match_db is blocking with ERROR severity: the verify run itself fails.
+    assert api.wait(lambda: api.run_status(run_id), FINISHED_RUN, timeout=300) == "FAILURE"
 
     evaluations = [
         e
         for e in _check_evaluations(instance)
-        if e.check_name == "files_match_db" and e.partition == victim.run_tags["dagster/partition"]
+        if e.check_name == "files_match_db" and e.partition == _partition_key(victim)
     ]
-    assert evaluations and not evaluations[0].passed
+    assert [e.passed for e in evaluations] == [False, True]  # newest first: verify, archive
     assert evaluations[0].metadata["differing"].value == 1
 
-    # The daemon's check-failure sensor (60 s interval) posts it to the webhook, once.
+    # The daemon's check-failure sensor (60 s interval) posts it to the webhook, once: counted
+    # after two more ticks, so a sensor that resent every tick would be caught.
     _wait_for(lambda: any("files_match_db" in m["text"] for m in webhook.messages), "alert", 240)
+    arrived = time.time()
+    _wait_for(
+        lambda: len(_sensor_ticks_after(api, "check_failure_alerts", arrived)) >= 2,
+        "two more sensor ticks",
+        300,
+    )
     alerts = [m["text"] for m in webhook.messages if "files_match_db" in m["text"]]
     assert len(alerts) == 1
-    assert victim.run_tags["dagster/partition"] in alerts[0] and "differing=1" in alerts[0]
+    assert _partition_key(victim) in alerts[0] and "differing=1" in alerts[0]
     assert f"http://dagster.example:3000/runs/{run_id}" in alerts[0]
