@@ -82,23 +82,28 @@ def test_failures_beyond_one_page_of_records_are_each_sent_once(monkeypatch, ins
     assert attempts_sent(receiver) == list(range(7))
 
 
+def _clock_at(now: float) -> SimpleNamespace:
+    """The sensor's wall clock fixed at `now`; its tick budget still runs on the real one."""
+    return SimpleNamespace(time=lambda: now, monotonic=time.monotonic)
+
+
 def test_the_first_tick_announces_the_last_day_only(monkeypatch, instance, receiver):
     fail_box(instance, 0)
     created = time.time()
     sensor = build_check_failure_sensor(check_keys=box_is_broken.check_keys)
 
     # The sensor is first switched on 25 hours after the failure: it is history, not news.
-    monkeypatch.setattr(alerts, "time", SimpleNamespace(time=lambda: created + 25 * 3600))
+    monkeypatch.setattr(alerts, "time", _clock_at(created + 25 * 3600))
     ticks(sensor, instance, receiver, 3)
     assert receiver.messages == []
 
     # Switched on 23 hours after it: announced, once.
-    monkeypatch.setattr(alerts, "time", SimpleNamespace(time=lambda: created + 23 * 3600))
+    monkeypatch.setattr(alerts, "time", _clock_at(created + 23 * 3600))
     cursor = ticks(sensor, instance, receiver, 3)
     assert attempts_sent(receiver) == [0]
 
     # After the first tick the window no longer applies: an old-looking new failure is sent.
-    monkeypatch.setattr(alerts, "time", SimpleNamespace(time=lambda: created + 999 * 3600))
+    monkeypatch.setattr(alerts, "time", _clock_at(created + 999 * 3600))
     fail_box(instance, 1)
     ticks(sensor, instance, receiver, 2, cursor)
     assert attempts_sent(receiver) == [0, 1]

@@ -40,6 +40,7 @@ def test_verify_counts_every_file_and_row_and_names_its_kinds():
         "traces_missing_in_db",
         "traces_missing_in_files",
         "normalized",
+        "unreadable",
     ]
     assert report.missing_in_db.sample == ["a", "c"] and report.missing_in_files.sample == ["d"]
     assert not report.consistent
