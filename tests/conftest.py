@@ -33,6 +33,7 @@ for _name in (
 ):
     os.environ[_name] = ""
 
+import logging  # noqa: E402
 import shutil  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
@@ -75,3 +76,17 @@ def postgres(postgres_url: str) -> PostgresResource:
     with resource.engine().begin() as connection:
         connection.execute(sa.text("TRUNCATE runs"))
     return resource
+
+
+@pytest.fixture(autouse=True)
+def _dagster_loggers_as_they_were() -> Iterator[None]:
+    """Dagster's own commands, run in-process by some tests, point the `dagster` loggers at
+    the sys.stdout of that moment: pytest's capture, closed after the test. Put them back so
+    a later test's log line is not a '--- Logging error ---' about a closed file."""
+    loggers = [logging.getLogger(name) for name in ("dagster", "dagit", "dagster-webserver")]
+    saved = [(log, log.handlers[:], log.level, log.propagate) for log in loggers]
+    yield
+    for log, handlers, level, propagate in saved:
+        log.handlers[:] = handlers
+        log.setLevel(level)
+        log.propagate = propagate
