@@ -42,8 +42,8 @@ from typing import Any, TypeVar
 
 import langsmith
 
-from resources.langsmith import LangSmithResource
-from resources.langsmith_day import ALL_SELECTS
+from resources.langsmith.paging import ALL_SELECTS
+from resources.langsmith.resource import LangSmithResource
 
 T = TypeVar("T")
 KEY = "lsv2_bench_key"
@@ -209,7 +209,7 @@ def timed(server: FakeProcess, fetch: Callable[[str, float], Any], scale: float)
 # ---- peak memory of a large day -----------------------------------------------------------
 def rss_child(url: str, write: bool, paging: str) -> None:
     """Fetch the whole day (and write it, if `write`); print peak RSS before and after."""
-    from lse_assets import jsondoc, runfiles
+    from lse_assets.core import jsondoc, runfiles
 
     api = LangSmithResource(api_key=KEY, endpoint=url, **(FIXED_200 if paging == "200" else {}))
     before = peak_kb(reset=True)

@@ -7,21 +7,21 @@ from __future__ import annotations
 
 import dagster as dg
 
-from lse_assets.alerts import build_check_failure_sensor
-from lse_assets.automation import build_schedules
-from lse_assets.checks import ALL_CHECKS
-from lse_assets.jobs import ALL_ASSETS, archive_day_job, verify_day_job
-from lse_assets.retention_alarm import build_retention_alarm
+from lse_assets.defs.checks import ALL_CHECKS
+from lse_assets.defs.jobs import ALL_ASSETS, archive_day_job, verify_day_job
+from lse_assets.defs.schedules import build_schedules
+from lse_assets.defs.sensors.check_failures import build_check_failure_sensor
+from lse_assets.defs.sensors.retention_alarm import build_retention_alarm
 from lse_assets.settings import ASSET_GROUP, Settings, load_settings
-from resources.archive_store import ArchiveStoreResource
-from resources.google_drive import GoogleDriveResource
-from resources.langsmith import LangSmithResource, MissingLangSmithKeyResource
-from resources.local_drive import LocalFolderDriveResource
+from resources.data_dir import RunFilesResource
+from resources.drive.archive_store import ArchiveStoreResource
+from resources.drive.local_folder import LocalFolderDriveResource
+from resources.drive.resource import GoogleDriveResource
+from resources.langsmith.resource import LangSmithResource, MissingLangSmithKeyResource
+from resources.langsmith.run_source import RunSourceResource
+from resources.langsmith.sample import SampleLangSmithResource
 from resources.notifier import WebhookNotifier
-from resources.postgres import PostgresResource
-from resources.run_files import RunFilesResource
-from resources.run_source import RunSourceResource
-from resources.sample_langsmith import SampleLangSmithResource
+from resources.postgres.resource import PostgresResource
 
 
 def _secret(settings: Settings, name: str, unset: object = None) -> object:

@@ -39,8 +39,8 @@ from collections.abc import Iterator  # noqa: E402
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from resources import embedded_postgres  # noqa: E402
-from resources.postgres import PostgresResource  # noqa: E402
+from resources.postgres import embedded as embedded_postgres  # noqa: E402
+from resources.postgres.resource import PostgresResource  # noqa: E402
 
 PROJECT_A = "proj-a"
 PROJECT_B = "Team B/ünïcode's"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from resources import runs_partitions
-from resources.postgres import PostgresResource
+from resources.postgres import monthly_tables
+from resources.postgres.resource import PostgresResource
 
 
 def insert_synthetic_runs(
@@ -13,7 +13,7 @@ def insert_synthetic_runs(
 ) -> None:
     """`per_slice` minimal run documents per (project, day), generated inside Postgres."""
     for day in {day.replace(day=1) for day in days}:
-        runs_partitions.ensure_month(postgres.engine(), day)
+        monthly_tables.ensure_month(postgres.engine(), day)
     postgres.execute(
         """
         WITH g AS (

@@ -67,7 +67,7 @@ def authorized_user_file(directory: Any, drive: FakeDrive, refresh_token: str = 
 
 def drive_resource(drive: FakeDrive, credentials: Any, folder_id: str, **overrides: Any):
     """The real GoogleDriveResource pointed at `drive`, with test-sized backoff."""
-    from resources.google_drive import GoogleDriveResource
+    from resources.drive.resource import GoogleDriveResource
 
     config: dict[str, Any] = {
         "folder_id": folder_id,

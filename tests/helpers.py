@@ -5,13 +5,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from lse_assets.checks import ALL_CHECKS
-from lse_assets.jobs import ALL_ASSETS, verify_day_job
-from lse_assets.partitions import Partition
-from resources.local_drive import LocalFolderDriveResource
-from resources.postgres import PostgresResource
-from resources.run_files import RunFilesResource
-from resources.sample_langsmith import SampleLangSmithResource
+from lse_assets.core.partition import Partition
+from lse_assets.defs.checks import ALL_CHECKS
+from lse_assets.defs.jobs import ALL_ASSETS, verify_day_job
+from lse_assets.defs.partitions import partition_key
+from resources.data_dir import RunFilesResource
+from resources.drive.local_folder import LocalFolderDriveResource
+from resources.langsmith.sample import SampleLangSmithResource
+from resources.postgres.resource import PostgresResource
 
 
 def local_resources(
@@ -44,7 +45,7 @@ def materialize(
         )
     return dg.materialize(
         [*ALL_ASSETS, *ALL_CHECKS],
-        partition_key=partition.key,
+        partition_key=partition_key(partition),
         resources=resources,
         instance=instance,
         raise_on_error=False,

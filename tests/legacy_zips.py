@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from resources.sample_langsmith import SampleLangSmithResource
+from resources.langsmith.sample import SampleLangSmithResource
 
 _ISO = "%Y-%m-%dT%H:%M:%S.%fZ"
 _ENTRY_TIME = (2025, 9, 20, 8, 0, 0)

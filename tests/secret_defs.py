@@ -3,8 +3,8 @@ through EnvVar as lse_assets.definitions wires it."""
 
 import dagster as dg
 
-from lse_assets.alerts import build_check_failure_sensor
-from lse_assets.checks import files_match_db
+from lse_assets.defs.checks import files_match_db
+from lse_assets.defs.sensors.check_failures import build_check_failure_sensor
 from resources.notifier import WebhookNotifier
 
 defs = dg.Definitions(

@@ -7,8 +7,8 @@ import time
 
 import dagster as dg
 
-from lse_assets.alerts import build_check_failure_sensor
-from lse_assets.checks import files_match_db
+from lse_assets.defs.checks import files_match_db
+from lse_assets.defs.sensors.check_failures import build_check_failure_sensor
 from resources.notifier import NotifierError, WebhookNotifier
 from tests.webhook import webhook_receiver
 

@@ -1,7 +1,7 @@
 """The alert a human reads, pinned exactly (fast: no instance, no webhook): what failed,
 where, how badly, the counts that are not zero first, a few sample ids, and the run link."""
 
-from lse_assets.check_alerts import (
+from lse_assets.core.alerting import (
     MAX_COUNT_FIELDS,
     MAX_SAMPLE_IDS,
     AlertCursor,

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import dagster as dg
 import pytest
 
-from lse_assets import alerts
-from lse_assets.alerts import build_check_failure_sensor
+from lse_assets.defs.sensors import check_failures as alerts
+from lse_assets.defs.sensors.check_failures import build_check_failure_sensor
 from resources.notifier import WebhookNotifier
 from tests.webhook import webhook_receiver
 

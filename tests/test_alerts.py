@@ -5,7 +5,7 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from lse_assets.alerts import build_check_failure_sensor
+from lse_assets.defs.sensors.check_failures import build_check_failure_sensor
 from resources.notifier import WebhookNotifier
 from tests.conftest import PROJECT_A
 from tests.helpers import check_results, local_resources, materialize

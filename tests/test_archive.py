@@ -3,9 +3,9 @@
 import zipfile
 from datetime import date
 
-from lse_assets import archive, runfiles
-from lse_assets.runfiles import PartitionPaths
-from resources.sample_langsmith import SampleLangSmithResource
+from lse_assets.core import archive, runfiles
+from lse_assets.core.runfiles import PartitionPaths
+from resources.langsmith.sample import SampleLangSmithResource
 
 DAY = date(2025, 9, 13)
 

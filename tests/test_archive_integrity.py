@@ -9,9 +9,9 @@ from datetime import date
 
 import dagster as dg
 
-from lse_assets import archive, runfiles
-from lse_assets.runfiles import PartitionPaths
-from resources.sample_langsmith import SampleLangSmithResource
+from lse_assets.core import archive, runfiles
+from lse_assets.core.runfiles import PartitionPaths
+from resources.langsmith.sample import SampleLangSmithResource
 from tests.conftest import PROJECT_A
 from tests.helpers import check_results, local_resources, materialize
 

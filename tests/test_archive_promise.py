@@ -8,9 +8,9 @@ import sys
 import zipfile
 from datetime import date, timedelta
 
-from lse_assets.archive import file_md5
-from lse_assets.runfiles import PartitionPaths
-from resources.sample_langsmith import SampleLangSmithResource
+from lse_assets.core.archive import file_md5
+from lse_assets.core.runfiles import PartitionPaths
+from resources.langsmith.sample import SampleLangSmithResource
 from tests.conftest import PROJECT_A
 from tests.helpers import asset_metadata, check_results, local_resources, materialize
 

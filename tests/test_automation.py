@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime
 
 import dagster as dg
 
-from lse_assets.automation import build_schedules
-from lse_assets.partitions import Partition
+from lse_assets.core.partition import Partition
+from lse_assets.defs.schedules import build_schedules
 from lse_assets.settings import Settings
 
 SETTINGS = Settings(projects=["proj-a", "Team B/ünïcode's"], start_date=date(2025, 1, 1))

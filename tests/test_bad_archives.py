@@ -13,14 +13,14 @@ from datetime import date, timedelta
 import pytest
 from click.testing import CliRunner
 
-from lse_assets import runfiles, zipsafe
-from lse_assets.cli import main
-from lse_assets.import_legacy import import_legacy
-from lse_assets.legacy import LegacyFormatError
-from lse_assets.restore import restore
-from lse_assets.runfiles import PartitionPaths
+from lse_assets.cli.main import main
+from lse_assets.core import runfiles, zipsafe
+from lse_assets.core.legacy.formats import LegacyFormatError
+from lse_assets.core.legacy.importer import import_legacy
+from lse_assets.core.restore import restore
+from lse_assets.core.runfiles import PartitionPaths
 from lse_assets.settings import load_settings
-from resources.local_drive import LocalFolderDriveResource
+from resources.drive.local_folder import LocalFolderDriveResource
 from tests.conftest import PROJECT_A
 from tests.helpers import local_resources, materialize
 from tests.legacy_zips import predecessor_zips

@@ -2,7 +2,7 @@
 
 import pytest
 
-from lse_assets.check_alerts import (
+from lse_assets.core.alerting import (
     AlertCursor,
     Candidate,
     CheckFailure,

@@ -130,7 +130,7 @@ def test_import_legacy_writes_partitions_that_load_and_verify(tmp_path):
 def test_verify_reports_consistency_and_exits_1_naming_a_tampered_run(tmp_path):
     import sqlalchemy as sa
 
-    from resources import embedded_postgres
+    from resources.postgres import embedded as embedded_postgres
 
     env = {"LSE_SOURCE": "sample", "LSE_PROJECTS": "proj-a", "LSE_START_DATE": "2025-01-01"}
     assert run_lse("materialize", "--date", "2025-09-13", home=tmp_path, **env).returncode == 0
@@ -236,7 +236,7 @@ def test_a_dotenv_in_the_working_directory_is_read_and_the_environment_wins(tmp_
         [
             sys.executable,
             "-c",
-            "from lse_assets.partitions import ARCHIVE_PARTITIONS as p;"
+            "from lse_assets.defs.partitions import ARCHIVE_PARTITIONS as p;"
             "print(p.get_partitions_def_for_dimension('project').get_partition_keys())",
         ],
         env={k: v for k, v in os.environ.items() if not k.startswith("LSE_")},

@@ -1,4 +1,4 @@
-"""lse_assets.completeness: each way a partition can be incomplete, found and named."""
+"""lse_assets.core.completeness: each way a partition can be incomplete, found and named."""
 
 import json
 import shutil
@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from lse_assets import completeness, jsondoc, runfiles
-from lse_assets.runfiles import PartitionPaths
-from resources.sample_langsmith import SampleLangSmithResource
+from lse_assets.core import completeness, jsondoc, runfiles
+from lse_assets.core.runfiles import PartitionPaths
+from resources.langsmith.sample import SampleLangSmithResource
 
 DAY = date(2025, 9, 13)
 

@@ -1,12 +1,12 @@
-"""lse_assets.completeness names what it finds: the sample of each kind is the file or run
+"""lse_assets.core.completeness names what it finds: the sample of each kind is the file or run
 id a human must look at, not just a count (fast, on a written sample partition)."""
 
 import json
 from datetime import date
 
-from lse_assets import completeness, jsondoc, runfiles
-from lse_assets.runfiles import PartitionPaths
-from resources.sample_langsmith import SampleLangSmithResource
+from lse_assets.core import completeness, jsondoc, runfiles
+from lse_assets.core.runfiles import PartitionPaths
+from resources.langsmith.sample import SampleLangSmithResource
 
 DAY = date(2025, 9, 13)
 

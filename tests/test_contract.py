@@ -11,8 +11,8 @@ from datetime import date
 
 import dagster as dg
 
+from lse_assets.core.runfiles import RUNS_DIR, PartitionPaths
 from lse_assets.definitions import defs
-from lse_assets.runfiles import RUNS_DIR, PartitionPaths
 from tests.conftest import PROJECT_A, PROJECT_B
 from tests.helpers import check_results, local_resources, materialize
 from tests.test_archive_integrity import _without_entry

@@ -4,7 +4,7 @@ from datetime import date
 
 from click.testing import CliRunner
 
-from lse_assets.cli import main
+from lse_assets.cli.main import main
 from tests.dbfixtures import insert_synthetic_runs
 
 

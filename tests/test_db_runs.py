@@ -8,15 +8,15 @@ import dagster as dg
 import psycopg
 import pytest
 
-from lse_assets import dbrows, runfiles
-from lse_assets.runfiles import PartitionPaths
-from resources.postgres import (
+from lse_assets.core import dbrows, runfiles
+from lse_assets.core.runfiles import PartitionPaths
+from resources.langsmith.sample import SampleLangSmithResource
+from resources.postgres.resource import (
     DELETE_SLICE,
     LoadInterruptedError,
     PostgresResource,
     SliceRejectedError,
 )
-from resources.sample_langsmith import SampleLangSmithResource
 from tests.conftest import PROJECT_A, PROJECT_B
 from tests.dbfixtures import slice_snapshot
 from tests.helpers import asset_metadata, check_results, local_resources, materialize

@@ -8,13 +8,12 @@ from datetime import date
 
 import pytest
 
-from lse_assets import archive, jsondoc, retention, runfiles, verify
-from lse_assets.check_alerts import AlertCursor, Candidate, CheckFailure, run_tick
-from lse_assets.partitions import Partition
-from lse_assets.runfiles import PartitionPaths
+from lse_assets.core import archive, jsondoc, retention, runfiles, verify
+from lse_assets.core.alerting import AlertCursor, Candidate, CheckFailure, run_tick
+from lse_assets.core.partition import Partition, PartitionStatus
+from lse_assets.core.runfiles import PartitionPaths
 from lse_assets.settings import Settings
-from lse_assets.status import PartitionStatus
-from resources.sample_langsmith import SampleLangSmithResource
+from resources.langsmith.sample import SampleLangSmithResource
 
 DAY = date(2025, 9, 13)
 
@@ -177,7 +176,7 @@ def test_the_retention_alarm_says_exactly_when_each_day_is_deleted():
 
 
 def test_the_completeness_summary_says_what_and_what_to_do():
-    from lse_assets.completeness import CompletenessReport
+    from lse_assets.core.completeness import CompletenessReport
 
     report = CompletenessReport()
     report.found["missing_files"].add("r1")

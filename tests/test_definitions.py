@@ -74,7 +74,7 @@ def test_api_bound_assets_retry_with_exponential_backoff_by_default():
 
 def test_assets_sit_in_their_group_with_owners_and_tags_from_the_settings():
     from lse_assets.definitions import in_group
-    from lse_assets.jobs import ALL_ASSETS
+    from lse_assets.defs.jobs import ALL_ASSETS
     from lse_assets.settings import Settings
 
     graph = defs.resolve_asset_graph()

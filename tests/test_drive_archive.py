@@ -6,12 +6,12 @@ from datetime import date
 import dagster as dg
 import pytest
 
+from lse_assets.core.runfiles import PartitionPaths
 from lse_assets.definitions import archive_store
-from lse_assets.runfiles import PartitionPaths
 from lse_assets.settings import Settings
-from resources.google_drive import GoogleDriveResource
-from resources.local_drive import LocalFolderDriveResource
-from resources.sample_langsmith import SampleLangSmithResource
+from resources.drive.local_folder import LocalFolderDriveResource
+from resources.drive.resource import GoogleDriveResource
+from resources.langsmith.sample import SampleLangSmithResource
 from tests.conftest import PROJECT_A, PROJECT_B
 from tests.fake_drive import FakeDrive
 from tests.fake_drive_auth import authorized_user_file, drive_resource

@@ -9,9 +9,9 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from lse_assets.runfiles import PartitionPaths
-from resources.drive_errors import DriveIntegrityError
-from resources.sample_langsmith import SampleLangSmithResource
+from lse_assets.core.runfiles import PartitionPaths
+from resources.drive.errors import DriveIntegrityError
+from resources.langsmith.sample import SampleLangSmithResource
 from tests.conftest import PROJECT_A
 from tests.fake_drive import FakeDrive
 from tests.fake_drive_auth import authorized_user_file, drive_resource, service_account_file

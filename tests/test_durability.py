@@ -5,10 +5,10 @@ from datetime import date
 
 import pytest
 
-from lse_assets import archive, durable, runfiles
-from lse_assets.runfiles import PartitionPaths
-from resources.local_drive import LocalFolderDriveResource
-from resources.sample_langsmith import SampleLangSmithResource
+from lse_assets.core import archive, durable, runfiles
+from lse_assets.core.runfiles import PartitionPaths
+from resources.drive.local_folder import LocalFolderDriveResource
+from resources.langsmith.sample import SampleLangSmithResource
 
 DAY = date(2025, 9, 13)
 

@@ -10,9 +10,9 @@ from datetime import date
 
 import pytest
 
-from lse_assets import forget, tombstones
-from lse_assets.runfiles import PartitionPaths
-from resources.sample_langsmith import SampleLangSmithResource
+from lse_assets.core import forget, tombstones
+from lse_assets.core.runfiles import PartitionPaths
+from resources.langsmith.sample import SampleLangSmithResource
 from tests.conftest import PROJECT_A
 from tests.fake_drive import FakeDrive
 from tests.fake_drive_auth import authorized_user_file, drive_resource
@@ -108,7 +108,7 @@ def test_lse_forget_command(tmp_path, postgres, postgres_url):
         p.stem for p in paths.runs_dir.iterdir() if json.loads(p.read_text())["trace_id"] == trace
     }
     env = {**os.environ, "LSE_HOME": str(tmp_path), "LSE_DATABASE_URL": postgres_url}
-    command = [sys.executable, "-m", "lse_assets.cli", "forget", "--project", PROJECT_A]
+    command = [sys.executable, "-m", "lse_assets.cli.main", "forget", "--project", PROJECT_A]
 
     dry = subprocess.run(
         [*command, "--trace-id", trace, "--dry-run"], env=env, capture_output=True, text=True

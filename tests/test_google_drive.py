@@ -12,9 +12,9 @@ import pydantic
 import pytest
 from googleapiclient.errors import HttpError
 
-from resources.drive_client import build_service, load_credentials
-from resources.drive_errors import Backoff, DriveIntegrityError, DriveUnavailableError
-from resources.google_drive import GoogleDriveResource
+from resources.drive.client import build_service, load_credentials
+from resources.drive.errors import Backoff, DriveIntegrityError, DriveUnavailableError
+from resources.drive.resource import GoogleDriveResource
 from tests.fake_drive import FakeDrive
 from tests.fake_drive_auth import authorized_user_file, drive_resource, service_account_file
 

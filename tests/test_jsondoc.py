@@ -1,10 +1,10 @@
-"""Canonical JSON, the NUL rule and document equality, decided once in lse_assets.jsondoc."""
+"""Canonical JSON, the NUL rule and document equality, decided once in lse_assets.core.jsondoc."""
 
 import json
 
 import pytest
 
-from lse_assets import jsondoc
+from lse_assets.core import jsondoc
 
 
 def test_canonical_bytes_are_independent_of_key_order():

@@ -12,11 +12,12 @@ import dagster as dg
 import pytest
 from langsmith.types.run_select_field import RunSelectField
 
-from lse_assets import definitions, runfiles
-from lse_assets.runfiles import PartitionPaths
+from lse_assets import definitions
+from lse_assets.core import runfiles
+from lse_assets.core.runfiles import PartitionPaths
 from lse_assets.settings import Settings
-from resources.langsmith import LangSmithResource
-from resources.langsmith_api import public_endpoint, split_endpoint
+from resources.langsmith.api import public_endpoint, split_endpoint
+from resources.langsmith.resource import LangSmithResource
 from tests.fake_langsmith import (
     FEEDBACK,
     INFO,

@@ -1,10 +1,10 @@
-"""resources.langsmith_day: batching and API faults, with the request seam stubbed."""
+"""resources.langsmith.paging: batching and API faults, with the request seam stubbed."""
 
 import json
 
 import pytest
 
-from resources.langsmith_day import (
+from resources.langsmith.paging import (
     FetchTally,
     LangSmithDataError,
     PageSizer,

@@ -1,10 +1,10 @@
-"""resources.langsmith_day's arithmetic, exactly: how many feedback records a run announces,
+"""resources.langsmith.paging's arithmetic, exactly: how many feedback records a run announces,
 and feedback read page after page by offset (the request seam stubbed, as in
 test_langsmith_day)."""
 
 import pytest
 
-from resources.langsmith_day import announced_records, with_feedback
+from resources.langsmith.paging import announced_records, with_feedback
 from tests.test_langsmith_day import Pages
 
 

@@ -1,4 +1,4 @@
-"""resources.langsmith_retry: reading Retry-After, the wait, the budget (seams stubbed)."""
+"""resources.langsmith.retry: reading Retry-After, the wait, the budget (seams stubbed)."""
 
 import email.utils
 import time
@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from resources.langsmith_retry import (
+from resources.langsmith.retry import (
     RequestBudgetSpent,
     RequestLedger,
     RetryPolicy,

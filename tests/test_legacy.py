@@ -1,4 +1,4 @@
-"""lse_assets.legacy: the predecessor's run files, converted without guessing."""
+"""lse_assets.core.legacy.formats: the predecessor's run files, converted without guessing."""
 
 import json
 import zipfile
@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from lse_assets import legacy
-from lse_assets.legacy import LegacyFormatError, LegacyRuns
+from lse_assets.core.legacy import formats as legacy
+from lse_assets.core.legacy.formats import LegacyFormatError, LegacyRuns
 from tests.legacy_zips import predecessor_zips, sample_runs
 
 ROOT = "11111111-1111-4111-8111-111111111111"

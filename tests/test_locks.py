@@ -1,4 +1,4 @@
-"""One writer per partition, across processes (lse_assets.locks)."""
+"""One writer per partition, across processes (lse_assets.core.locks)."""
 
 import json
 import multiprocessing
@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from lse_assets import archive, locks, runfiles
-from lse_assets.runfiles import PartitionPaths
-from resources.sample_langsmith import SampleLangSmithResource
+from lse_assets.core import archive, locks, runfiles
+from lse_assets.core.runfiles import PartitionPaths
+from resources.langsmith.sample import SampleLangSmithResource
 
 DAY = date(2025, 9, 13)
 _fork = multiprocessing.get_context("fork")

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic.config import Config
 
 from alembic import command
-from resources.postgres import ALEMBIC_DIR
+from resources.postgres.resource import ALEMBIC_DIR
 
 DATABASE = "lse_migration_test"
 

@@ -5,8 +5,8 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from lse_assets.runfiles import PartitionPaths
-from resources.sample_langsmith import SampleLangSmithResource
+from lse_assets.core.runfiles import PartitionPaths
+from resources.langsmith.sample import SampleLangSmithResource
 from tests.conftest import PROJECT_A, PROJECT_B
 from tests.helpers import asset_metadata, check_results, local_resources, materialize
 

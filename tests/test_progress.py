@@ -1,6 +1,6 @@
 """Progress reports of long streams."""
 
-from lse_assets.progress import reporting
+from lse_assets.core.progress import reporting
 
 
 def test_reports_count_and_rate_at_most_every_interval_and_passes_items_through():

@@ -8,9 +8,9 @@ import dagster as dg
 import pytest
 
 from lse_assets import definitions
-from lse_assets.runfiles import PartitionPaths
+from lse_assets.core.runfiles import PartitionPaths
 from lse_assets.settings import Settings
-from resources.langsmith import LangSmithResource
+from resources.langsmith.resource import LangSmithResource
 from tests.conftest import PROJECT_A
 from tests.fake_langsmith import RUNS_QUERY, DayMaker, FakeLangSmith, every_field_run
 from tests.helpers import asset_metadata, check_results, local_resources, materialize

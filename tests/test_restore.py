@@ -9,15 +9,16 @@ import dagster as dg
 import pytest
 from click.testing import CliRunner
 
-from lse_assets import runfiles
-from lse_assets.assets import db_runs
-from lse_assets.checks import files_match_db
-from lse_assets.cli import main
-from lse_assets.partitions import Partition
-from lse_assets.restore import restore
-from lse_assets.runfiles import PartitionPaths
+from lse_assets.cli.main import main
+from lse_assets.core import runfiles
+from lse_assets.core.partition import Partition
+from lse_assets.core.restore import restore
+from lse_assets.core.runfiles import PartitionPaths
+from lse_assets.defs.assets import db_runs
+from lse_assets.defs.checks import files_match_db
+from lse_assets.defs.partitions import partition_key
 from lse_assets.settings import load_settings
-from resources.sample_langsmith import SampleLangSmithResource
+from resources.langsmith.sample import SampleLangSmithResource
 from tests.conftest import PROJECT_A, PROJECT_B
 from tests.fake_drive import FakeDrive
 from tests.fake_drive_auth import authorized_user_file, drive_resource
@@ -160,7 +161,7 @@ def test_predecessor_zips_restore_to_a_partition_that_loads_and_verifies(
 
     loaded = dg.materialize(
         [db_runs, files_match_db],
-        partition_key=Partition(project=PROJECT_B, day=DAY).key,
+        partition_key=partition_key(Partition(project=PROJECT_B, day=DAY)),
         resources=local_resources(tmp_path, postgres),
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,

@@ -3,8 +3,8 @@
 
 from datetime import date
 
-from lse_assets.restore import restore
-from lse_assets.runfiles import PartitionPaths
+from lse_assets.core.restore import restore
+from lse_assets.core.runfiles import PartitionPaths
 from tests.conftest import PROJECT_A
 from tests.helpers import check_results, local_resources, materialize
 

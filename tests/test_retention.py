@@ -2,10 +2,9 @@
 
 from datetime import date
 
-from lse_assets import retention
-from lse_assets.partitions import Partition
+from lse_assets.core import retention
+from lse_assets.core.partition import Partition, PartitionStatus
 from lse_assets.settings import Settings
-from lse_assets.status import PartitionStatus
 
 SETTINGS = Settings(
     projects=["a", "b"], start_date=date(2025, 1, 1), retention_days=14, retention_warn_days=10
@@ -41,7 +40,7 @@ def test_unarchived_and_failed_days_are_at_risk_archived_ones_are_not():
 def test_the_alarm_names_unarchived_days_once_and_survives_a_webhook_outage(tmp_path, postgres):
     import dagster as dg
 
-    from lse_assets.retention_alarm import build_retention_alarm
+    from lse_assets.defs.sensors.retention_alarm import build_retention_alarm
     from resources.notifier import WebhookNotifier
     from tests.helpers import local_resources, materialize
     from tests.webhook import webhook_receiver

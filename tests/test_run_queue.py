@@ -9,7 +9,7 @@ import pytest
 from dagster._core.instance.config import dagster_instance_config
 from dagster._utils.tags import TagConcurrencyLimitsCounter
 
-from lse_assets.partitions import Partition
+from lse_assets.core.partition import Partition
 from tests.conftest import PROJECT_A, PROJECT_B
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,9 +5,9 @@ from datetime import date
 
 import pytest
 
-from lse_assets import runfiles
-from lse_assets.runfiles import PartitionPaths, project_slug
-from resources.sample_langsmith import SampleLangSmithResource
+from lse_assets.core import runfiles
+from lse_assets.core.runfiles import PartitionPaths, project_slug
+from resources.langsmith.sample import SampleLangSmithResource
 
 DAY = date(2025, 9, 13)
 
@@ -111,7 +111,7 @@ def test_damaged_files_are_rewritten_not_called_unchanged(tmp_path):
 
 
 def test_damaged_disk_takes_vanished_runs_from_an_earlier_zip(tmp_path):
-    from lse_assets import archive
+    from lse_assets.core import archive
 
     paths = PartitionPaths(tmp_path, "p", DAY)
     runs = _runs(0)

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from resources import runs_partitions
+from resources.postgres import monthly_tables
 from tests.dbfixtures import insert_synthetic_runs
 
 
@@ -23,7 +23,7 @@ def test_loads_racing_for_a_new_month_create_it_once(postgres):
     def ensure():
         barrier.wait(timeout=10)
         try:
-            created.append(runs_partitions.ensure_month(postgres.engine(), day))
+            created.append(monthly_tables.ensure_month(postgres.engine(), day))
         except Exception as error:  # pragma: no cover - reported below
             errors.append(error)
 
@@ -34,7 +34,7 @@ def test_loads_racing_for_a_new_month_create_it_once(postgres):
         thread.join(timeout=30)
 
     assert errors == [] and sorted(created) == [False, False, False, True]
-    assert runs_partitions.ensure_month(postgres.engine(), date(2031, 1, 1)) is False
+    assert monthly_tables.ensure_month(postgres.engine(), date(2031, 1, 1)) is False
     month = next(m for m in postgres.months() if m.name == "runs_2031_01")
     assert (month.first_day, month.end_day) == (date(2031, 1, 1), date(2031, 2, 1))
     # The new partition has the parent's indexes, CHECKs and generated trace_id.
@@ -61,8 +61,8 @@ def test_a_row_for_a_month_without_partition_is_refused(postgres):
 @pytest.mark.parametrize("before", [date(2025, 3, 15), date(2025, 12, 31)])
 def test_prune_refuses_a_date_inside_a_month_and_says_which_to_use(before):
     with pytest.raises(ValueError) as refused:
-        runs_partitions.check_prune_boundary(before)
-    earlier, later = before.replace(day=1), runs_partitions.next_month(before)
+        monthly_tables.check_prune_boundary(before)
+    earlier, later = before.replace(day=1), monthly_tables.next_month(before)
     assert f"--before {earlier}" in str(refused.value)
     assert f"--before {later}" in str(refused.value)
 

@@ -14,10 +14,10 @@ from dagster._core.workspace.load_target import ModuleTarget
 from dagster._daemon.sensor import execute_sensor_iteration
 from dagster_shared.serdes import serialize_value
 
-from lse_assets import redaction
-from lse_assets.checks import files_match_db
+from lse_assets.core import redaction
+from lse_assets.defs.checks import files_match_db
 from resources.notifier import WebhookNotifier
-from resources.postgres import PostgresResource
+from resources.postgres.resource import PostgresResource
 from tests.conftest import PROJECT_A
 from tests.helpers import local_resources, materialize
 

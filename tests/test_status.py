@@ -2,8 +2,7 @@
 
 from datetime import date
 
-from lse_assets.partitions import Partition
-from lse_assets.status import PartitionStatus
+from lse_assets.core.partition import Partition, PartitionStatus
 
 ASSETS = ("db_runs", "drive_archive", "raw_runs", "run_archive")
 CHECKS = ("files_match_db", "runs_complete")

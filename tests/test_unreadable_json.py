@@ -5,8 +5,8 @@ from datetime import date
 
 import pytest
 
-from lse_assets import jsondoc, verify
-from lse_assets.runfiles import PartitionPaths
+from lse_assets.core import jsondoc, verify
+from lse_assets.core.runfiles import PartitionPaths
 from tests.conftest import PROJECT_A
 from tests.helpers import check_results, local_resources, materialize
 

@@ -2,7 +2,7 @@
 
 import json
 
-from lse_assets import jsondoc, verify
+from lse_assets.core import jsondoc, verify
 
 
 def _run(run_id: str, trace_id: str, **extra) -> dict:

@@ -1,0 +1,135 @@
+"""Per-partition asset checks: each compares two copies of the same data and names what differs."""
+
+import dagster as dg
+
+from lse_assets.core import archive, completeness, remote_copy, runfiles, verify
+from lse_assets.defs.assets import db_runs, drive_archive, raw_runs, run_archive
+from lse_assets.defs.partitions import ARCHIVE_PARTITIONS, partition_of
+from resources.data_dir import RunFilesResource
+from resources.drive.archive_store import ArchiveStoreResource
+from resources.postgres.resource import PostgresResource
+
+FILES_MATCH_DB = "files_match_db"
+ARCHIVE_MATCHES_FILES = "archive_matches_files"
+DRIVE_MATCHES_ARCHIVE = "drive_matches_archive"
+RUNS_COMPLETE = "runs_complete"
+
+
+def _findings(found: dict[str, verify.Discrepancies]) -> dict[str, object]:
+    """A count per kind of discrepancy, and its sample ids where there are any."""
+    metadata: dict[str, object] = {}
+    for kind, discrepancies in found.items():
+        metadata[kind] = discrepancies.count
+        if discrepancies.sample:
+            metadata[f"{kind}_sample"] = dg.MetadataValue.json(discrepancies.sample)
+    return metadata
+
+
+@dg.asset_check(
+    asset=db_runs,
+    name=FILES_MATCH_DB,
+    partitions_def=ARCHIVE_PARTITIONS,
+    blocking=True,
+    description="Every run file has an equal row in `runs` and every row a file "
+    "(NUL rule applied).",
+)
+def files_match_db(
+    context: dg.AssetCheckExecutionContext, run_files: RunFilesResource, postgres: PostgresResource
+) -> dg.AssetCheckResult:
+    partition = partition_of(context)
+    paths = run_files.paths(partition.project, partition.day)
+    with postgres.slice_reader(partition.project, partition.day) as rows:
+        report = verify.compare(runfiles.iter_run_bytes(paths), rows)
+    metadata = {"files": report.files, "rows": report.rows, **_findings(report.kinds())}
+    return dg.AssetCheckResult(
+        passed=report.consistent, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata
+    )
+
+
+@dg.asset_check(
+    asset=run_archive,
+    name=ARCHIVE_MATCHES_FILES,
+    partitions_def=ARCHIVE_PARTITIONS,
+    blocking=True,
+    description="The zip holds exactly the partition's files, byte for byte.",
+)
+def archive_matches_files(
+    context: dg.AssetCheckExecutionContext, run_files: RunFilesResource
+) -> dg.AssetCheckResult:
+    partition = partition_of(context)
+    differences = archive.archive_differences(run_files.paths(partition.project, partition.day))
+    metadata: dict[str, object] = {kind: len(names) for kind, names in differences.items()}
+    for kind, names in differences.items():
+        if names:
+            metadata[f"{kind}_sample"] = dg.MetadataValue.json(names[:20])
+    return dg.AssetCheckResult(
+        passed=not any(differences.values()),
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata=metadata,
+    )
+
+
+@dg.asset_check(
+    asset=drive_archive,
+    name=DRIVE_MATCHES_ARCHIVE,
+    partitions_def=ARCHIVE_PARTITIONS,
+    blocking=True,
+    description="The zip in the archive store (Google Drive, or the local folder) exists and "
+    "has the local zip's md5 and size.",
+)
+def drive_matches_archive(
+    context: dg.AssetCheckExecutionContext,
+    run_files: RunFilesResource,
+    drive: ArchiveStoreResource,
+) -> dg.AssetCheckResult:
+    partition = partition_of(context)
+    paths = run_files.paths(partition.project, partition.day)
+    remote = drive.find(partition.project, paths.zip_name)
+    comparison = remote_copy.compare(
+        paths.zip_path, remote.md5 if remote else None, remote.size if remote else None
+    )
+    metadata: dict[str, object] = {
+        "local_md5": comparison.local_md5 or "",
+        "local_bytes": comparison.local_bytes or 0,
+        "remote_md5": comparison.remote_md5 or "",
+        "remote_bytes": comparison.remote_bytes or 0,
+        "problems": dg.MetadataValue.json(comparison.problems),
+    }
+    if remote:
+        metadata["file_id"] = remote.file_id
+        metadata["url"] = dg.MetadataValue.url(remote.url)
+    return dg.AssetCheckResult(
+        passed=comparison.identical, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata
+    )
+
+
+@dg.asset_check(
+    asset=raw_runs,
+    name=RUNS_COMPLETE,
+    partitions_def=ARCHIVE_PARTITIONS,
+    blocking=True,
+    description="The files match the manifest (names, sha256), no run id twice, every run's "
+    "trace root and parent present, all on the root's day (ERROR); runs still pending (WARN).",
+)
+def runs_complete(
+    context: dg.AssetCheckExecutionContext, run_files: RunFilesResource
+) -> dg.AssetCheckResult:
+    partition = partition_of(context)
+    report = completeness.inspect_partition(run_files.paths(partition.project, partition.day))
+    metadata: dict[str, object] = {
+        "files": report.files,
+        "runs": report.runs,
+        "traces": report.traces,
+    }
+    metadata.update(_findings(report.found))
+    # One result per check: any error makes it ERROR (blocks downstream); pending runs
+    # alone make it a WARN failure that lets the day be archived now and re-exported later.
+    return dg.AssetCheckResult(
+        passed=report.passed,
+        severity=dg.AssetCheckSeverity.ERROR if report.errors else dg.AssetCheckSeverity.WARN,
+        description=report.summary(),
+        metadata=metadata,
+    )
+
+
+ALL_CHECKS = [files_match_db, archive_matches_files, drive_matches_archive, runs_complete]
