@@ -11,7 +11,7 @@ compressed (`--scale` for the predecessor comparison, `--profile-scale` for the 
 the window becomes 10 s / scale, sleeps and Retry-After shrink alike. Request counts do not
 depend on the scale.
 
-1. Predecessor: our fetch and the predecessor's algorithm (notes/predecessor.md: list the
+1. Predecessor: our fetch and the predecessor's algorithm (docs/drive.md, "Restore": list the
    day's roots, then per trace one query and one feedback call, each after a fixed 1 s sleep,
    Retry-After ignored) on one day (~2,000 traces, ~20,000 runs, feedback on every 10th run).
 2. Profiles (issue 12): 20,000 runs of ~5 KB, 30,000 small runs, and 20,000 runs of which
@@ -49,7 +49,7 @@ T = TypeVar("T")
 KEY = "lsv2_bench_key"
 PROJECT = "bench-project"
 DAY = date(2025, 9, 13)
-REAL_LIMIT = (15, 10.0)  # requests per seconds, per API key (notes/langsmith.md)
+REAL_LIMIT = (15, 10.0)  # requests per seconds, per API key (docs/langsmith.md)
 PREDECESSOR_SLEEP = 1.0  # seconds, before each per-trace query and each feedback call
 PREDECESSOR_ATTEMPTS = 50
 

@@ -1,6 +1,6 @@
 """A local imitation of the LangSmith API, for driving the real `langsmith` SDK offline.
 
-It serves what an exporter needs, with the behaviour that matters (see notes/langsmith.md):
+It serves what an exporter needs, with the behaviour that matters (see docs/langsmith.md):
 
     GET  /info                 server version (a version < 0.16 means "no v2 API")
     GET  /sessions?name=       project name -> [project] (empty list: no such project)

@@ -1,4 +1,4 @@
-"""Zips as the predecessor wrote them (notes/predecessor.md), made from sample runs.
+"""Zips as the predecessor wrote them (docs/drive.md, "Restore"), made from sample runs.
 
 Flat `{run_id}.json` files plus `_summary.json`, JSON indented, datetimes as `str(datetime)`
 ("2025-09-13 23:59:58.123000"), runs filed under their *own* start day, the three shapes,

@@ -1,4 +1,4 @@
-"""The predecessor's run files (notes/predecessor.md): read them, convert them, file them.
+"""The predecessor's run files (docs/drive.md, "Restore"): read them, convert them, file them.
 
 Its zips are flat: one JSON file per run named `{run_id}.json` or, after a re-fetch,
 `{run_id}_{HHMMSS}.json`, plus `_summary.json`. Each file holds one of three shapes:
