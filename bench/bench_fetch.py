@@ -5,7 +5,7 @@ request floor of each day profile, and its peak memory.
     .venv/bin/python -m bench.bench_fetch --skip-rss --skip-predecessor   # profiles only
 
 Every fetch goes through the real `langsmith` SDK to the fake LangSmith server
-(tests/fake_langsmith.py), which runs in its own process and enforces LangSmith's documented
+(tests/fakes/fake_langsmith.py), which runs in its own process and enforces LangSmith's documented
 per-key limit of 15 requests per 10 s. To keep the benchmark short the time axis is
 compressed (`--scale` for the predecessor comparison, `--profile-scale` for the profiles):
 the window becomes 10 s / scale, sleeps and Retry-After shrink alike. Request counts do not
@@ -56,7 +56,7 @@ PREDECESSOR_ATTEMPTS = 50
 
 # ---- the fake server, in its own process --------------------------------------------------
 def _serve(spec: dict[str, Any], conn: Any) -> None:
-    from tests.fake_langsmith import DayMaker, FakeLangSmith
+    from tests.fakes.fake_langsmith import DayMaker, FakeLangSmith
 
     fake = FakeLangSmith(api_key=KEY, rate_limit=spec["rate_limit"])
     maker = DayMaker(fake.add_project(PROJECT), seed=42, payload_bytes=spec["payload"])

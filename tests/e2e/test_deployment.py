@@ -26,7 +26,7 @@ from dagster._core.instance.ref import InstanceRef
 from lse_assets.cli.dagster_api import FINISHED_BACKFILL, FINISHED_RUN, DagsterApi
 from lse_assets.core.partition import Partition
 from lse_assets.definitions import defs
-from tests.webhook import WebhookReceiver, webhook_receiver
+from tests.fakes.webhook import WebhookReceiver, webhook_receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
