@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lse_assets.cli.runner import PartitionRun
+from lse_assets.core.findings import is_sample_key, sample_key
 
 SAMPLE = 3
 COUNTS = {"files", "rows", "runs", "traces", "normalized", "local_bytes", "remote_bytes"}
@@ -17,12 +18,12 @@ COUNTS = {"files", "rows", "runs", "traces", "normalized", "local_bytes", "remot
 def _differences(metadata: dict[str, Any]) -> list[str]:
     found = []
     for kind, value in metadata.items():
-        if kind.endswith("_sample") or kind in COUNTS or kind == "normalized":
+        if is_sample_key(kind) or kind in COUNTS:
             continue
         if kind == "problems" and value:
             found.append("; ".join(map(str, value)))
         elif isinstance(value, int) and not isinstance(value, bool) and value:
-            sample = metadata.get(f"{kind}_sample") or []
+            sample = metadata.get(sample_key(kind)) or []
             example = f" (e.g. {', '.join(map(str, sample[:SAMPLE]))})" if sample else ""
             found.append(f"{kind} {value}{example}")
     return found

@@ -28,8 +28,8 @@ from datetime import datetime
 from typing import Any
 
 from lse_assets.core import jsondoc, runfiles
+from lse_assets.core.findings import Discrepancies
 from lse_assets.core.runfiles import PartitionPaths
-from lse_assets.core.verify import Discrepancies
 
 ERROR_KINDS = (
     "manifest_missing",

@@ -1,4 +1,4 @@
-"""From a partition's files to the documents of its `runs` rows (NUL rule: lse_assets.core.jsondoc).
+"""From a partition's files to the documents of its `runs` rows (NUL rule: core/jsondoc.py).
 
 Files are not parsed here: the database parses each document once, derives trace_id
 from it and CHECKs run_id and run_date against it (alembic/versions), so a file that is
@@ -11,17 +11,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from lse_assets.core import jsondoc, runfiles
+from lse_assets.core.findings import Discrepancies
 from lse_assets.core.runfiles import PartitionPaths
-
-SAMPLE_SIZE = 20
 
 
 @dataclass
 class LoadTally:
     rows: int = 0
     bytes: int = 0
-    normalized: int = 0
-    normalized_sample: list[str] = field(default_factory=list)  # the first SAMPLE_SIZE
+    normalized: Discrepancies = field(default_factory=Discrepancies)  # run ids, NUL rule applied
 
 
 def documents_for_load(
@@ -31,9 +29,7 @@ def documents_for_load(
     for run_id, raw in runfiles.iter_run_bytes(paths, run_ids):
         data, normalized = jsondoc.database_bytes(raw)
         if normalized:
-            tally.normalized += 1
-            if len(tally.normalized_sample) < SAMPLE_SIZE:
-                tally.normalized_sample.append(run_id)
+            tally.normalized.add(run_id)
         tally.rows += 1
         tally.bytes += len(raw)
         yield run_id, data

@@ -14,19 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lse_assets.core import jsondoc
-
-SAMPLE_SIZE = 20
-
-
-@dataclass
-class Discrepancies:
-    count: int = 0
-    sample: list[str] = field(default_factory=list)
-
-    def add(self, item: str) -> None:
-        self.count += 1
-        if len(self.sample) < SAMPLE_SIZE:
-            self.sample.append(item)
+from lse_assets.core.findings import Discrepancies
 
 
 @dataclass

@@ -174,8 +174,8 @@ def _load_slice(
             "bytes": tally.bytes,
             "seconds": round(seconds, 3),
             "rows_per_second": round(written / seconds, 1) if seconds else 0.0,
-            "nul_normalized_runs": tally.normalized,
-            "nul_normalized_sample": dg.MetadataValue.json(tally.normalized_sample),
+            "nul_normalized_runs": tally.normalized.count,
+            "nul_normalized_sample": dg.MetadataValue.json(tally.normalized.sample),
             "unchanged": False,
         }
     )

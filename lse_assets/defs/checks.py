@@ -3,6 +3,7 @@
 import dagster as dg
 
 from lse_assets.core import archive, completeness, remote_copy, runfiles, verify
+from lse_assets.core.findings import Discrepancies, to_metadata
 from lse_assets.defs.assets import db_runs, drive_archive, raw_runs, run_archive
 from lse_assets.defs.partitions import ARCHIVE_PARTITIONS, partition_of
 from resources.data_dir import RunFilesResource
@@ -15,14 +16,12 @@ DRIVE_MATCHES_ARCHIVE = "drive_matches_archive"
 RUNS_COMPLETE = "runs_complete"
 
 
-def _findings(found: dict[str, verify.Discrepancies]) -> dict[str, object]:
-    """A count per kind of discrepancy, and its sample ids where there are any."""
-    metadata: dict[str, object] = {}
-    for kind, discrepancies in found.items():
-        metadata[kind] = discrepancies.count
-        if discrepancies.sample:
-            metadata[f"{kind}_sample"] = dg.MetadataValue.json(discrepancies.sample)
-    return metadata
+def _findings(found: dict[str, Discrepancies]) -> dict[str, object]:
+    """Findings as check metadata (core/findings.py decides the keys); samples as JSON."""
+    return {
+        key: dg.MetadataValue.json(value) if isinstance(value, list) else value
+        for key, value in to_metadata(found).items()
+    }
 
 
 @dg.asset_check(
@@ -58,10 +57,7 @@ def archive_matches_files(
 ) -> dg.AssetCheckResult:
     partition = partition_of(context)
     differences = archive.archive_differences(run_files.paths(partition.project, partition.day))
-    metadata: dict[str, object] = {kind: len(names) for kind, names in differences.items()}
-    for kind, names in differences.items():
-        if names:
-            metadata[f"{kind}_sample"] = dg.MetadataValue.json(names[:20])
+    metadata = _findings({kind: Discrepancies.of(names) for kind, names in differences.items()})
     return dg.AssetCheckResult(
         passed=not any(differences.values()),
         severity=dg.AssetCheckSeverity.ERROR,

@@ -46,11 +46,11 @@ from pathlib import Path
 from typing import Any
 
 from lse_assets.core import jsondoc, zipsafe
+from lse_assets.core.findings import SAMPLE_SIZE
 
 SHAPES = ("wrapped_enhanced", "wrapped", "bare")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?")
 _DOTTED_HEAD = re.compile(r"(\d{8})T\d{12}Z([0-9a-f-]{36})")
-_SAMPLE = 20
 
 
 class LegacyFormatError(ValueError):
@@ -389,7 +389,7 @@ class LegacyRuns:
             },
             runs_without_feedback_records=sum(1 for e in entries if not e.has_feedback_records),
             duplicates_dropped=len(dropped),
-            duplicates_sample=dropped[:_SAMPLE],
+            duplicates_sample=dropped[:SAMPLE_SIZE],
             summaries=[self._summaries[c] for c in containers if c in self._summaries],
         )
 

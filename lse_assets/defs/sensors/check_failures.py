@@ -25,7 +25,7 @@ from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecordStatus,
 )
 
-from lse_assets.core import alerting as check_alerts
+from lse_assets.core import alerting, findings
 from lse_assets.core.alerting import AlertCursor, Candidate, CheckFailure
 from lse_assets.defs.checks import ALL_CHECKS
 from resources.notifier import WebhookNotifier
@@ -65,14 +65,9 @@ def _records_after(
 
 def _failure(record: AssetCheckExecutionRecord) -> CheckFailure:
     evaluation = record.evaluation
-    counts: dict[str, float] = {}
-    samples: dict[str, list[str]] = {}
-    for key, entry in evaluation.metadata.items():
-        value = entry.value
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            counts[key] = value
-        elif key.endswith("_sample") and isinstance(value, list):
-            samples[key.removesuffix("_sample")] = [str(item) for item in value]
+    counts, samples = findings.from_metadata(
+        {key: entry.value for key, entry in evaluation.metadata.items()}
+    )
     return CheckFailure(
         asset=evaluation.asset_key.to_user_string(),
         check=evaluation.check_name,
@@ -154,14 +149,14 @@ def build_check_failure_sensor(
         candidates = _candidates(context.instance, records, include_warnings, announce_since)
 
         def send(failure: CheckFailure) -> None:
-            url = check_alerts.run_url(dagster_url, failure.run_id)
-            notifier.send(check_alerts.slack_message(failure, url))
+            url = alerting.run_url(dagster_url, failure.run_id)
+            notifier.send(alerting.slack_message(failure, url))
 
         def may_send() -> bool:
             elapsed = time.monotonic() - started
             return elapsed + notifier.deadline_seconds <= tick_budget_seconds
 
-        outcome = check_alerts.run_tick(cursor, candidates, send, may_send)
+        outcome = alerting.run_tick(cursor, candidates, send, may_send)
         context.update_cursor(outcome.cursor.to_json())
         if outcome.error:
             context.log.warning(
