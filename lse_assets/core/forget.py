@@ -23,20 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from lse_assets.core import archive, jsondoc, locks, runfiles, tombstones
+from lse_assets.core.ports import ArchiveStore
 from lse_assets.core.runfiles import PartitionPaths
 
 _DAY_DIR = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-class Store(Protocol):
-    def upsert(self, project: str, local_zip: Path) -> Any: ...
-
-    def delete_older_revisions(self, project: str, name: str) -> int: ...
-
-    def download_verified(self, project: str, name: str, destination: Path) -> Path | None: ...
 
 
 class Rows(Protocol):
@@ -117,7 +110,7 @@ def forget(
     trace_ids: list[str],
     *,
     paths_for: Callable[[date], PartitionPaths],
-    store: Store,
+    store: ArchiveStore,
     rows: Rows,
     dry_run: bool = False,
 ) -> ForgetReport:

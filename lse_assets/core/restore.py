@@ -30,27 +30,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from lse_assets.core import durable, jsondoc, locks, remote_copy, runfiles, zipsafe
 from lse_assets.core.legacy import formats as legacy
+from lse_assets.core.ports import ArchiveStore, RemoteFile
 from lse_assets.core.runfiles import PartitionPaths
-
-
-class RemoteArchive(Protocol):
-    name: str
-    md5: str
-    size: int
-
-
-class ArchiveSource(Protocol):
-    """What restore needs from an archive store (resources.drive.archive_store)."""
-
-    def find(self, project: str, name: str) -> Any: ...
-
-    def list_archives(self, project: str) -> list[Any]: ...
-
-    def download(self, project: str, name: str, destination: Path) -> Any: ...
 
 
 class RestoreError(Exception):
@@ -114,7 +99,7 @@ def _reason(error: BaseException) -> str:
 class _Restore:
     def __init__(
         self,
-        store: ArchiveSource,
+        store: ArchiveStore,
         project: str,
         paths_for: Callable[[date], PartitionPaths],
         force: bool,
@@ -123,9 +108,9 @@ class _Restore:
         self.store, self.project, self.paths_for, self.force = store, project, paths_for, force
         self.workdir = workdir
         self.notes: list[str] = []
-        self._listing: list[Any] | None = None
+        self._listing: list[RemoteFile] | None = None
 
-    def locate(self, day: date) -> Any:
+    def locate(self, day: date) -> RemoteFile | None:
         """Our archive of the day, else the predecessor's; None when there is neither."""
         ours = self.paths_for(day).zip_name
         found = self.store.find(self.project, ours)
@@ -142,7 +127,7 @@ class _Restore:
             )
         return candidates[0] if candidates else None
 
-    def download(self, day: date, remote: Any) -> Path:
+    def download(self, day: date, remote: RemoteFile) -> Path:
         target = self.workdir / f"{day.isoformat()}-{uuid.uuid4().hex}.zip"
         self.store.download(self.project, remote.name, target)
         comparison = remote_copy.compare(target, remote.md5, remote.size)
@@ -154,7 +139,7 @@ class _Restore:
             )
         return target
 
-    def restore_ours(self, day: date, remote: Any, zip_path: Path) -> DayOutcome:
+    def restore_ours(self, day: date, remote: RemoteFile, zip_path: Path) -> DayOutcome:
         paths = self.paths_for(day)
         with zipsafe.open_checked(zip_path, remote.name) as archive:
             manifest_bytes = zipsafe.read_member(archive, runfiles.MANIFEST, remote.name)
@@ -241,7 +226,9 @@ class _Restore:
         )
         return outcome
 
-    def restore_legacy(self, downloaded: dict[date, tuple[Any, Path]]) -> dict[date, DayOutcome]:
+    def restore_legacy(
+        self, downloaded: dict[date, tuple[RemoteFile, Path]]
+    ) -> dict[date, DayOutcome]:
         runs = legacy.LegacyRuns()
         unreadable: dict[date, DayOutcome] = {}
         for day, (remote, path) in sorted(downloaded.items()):
@@ -286,7 +273,7 @@ class _Restore:
         return outcomes
 
     def _add_following_day(
-        self, runs: legacy.LegacyRuns, day: date, downloaded: dict[date, tuple[Any, Path]]
+        self, runs: legacy.LegacyRuns, day: date, downloaded: dict[date, tuple[RemoteFile, Path]]
     ) -> None:
         """The predecessor filed runs by their own start: children of `day`'s traces that
         started after midnight are in the next day's zip."""
@@ -341,7 +328,7 @@ class _Restore:
 
 
 def restore(
-    store: ArchiveSource,
+    store: ArchiveStore,
     project: str,
     days: list[date],
     paths_for: Callable[[date], PartitionPaths],
@@ -354,7 +341,7 @@ def restore(
     outcomes: dict[date, DayOutcome] = {}
     with tempfile.TemporaryDirectory(prefix=".lse-restore-", dir=data_dir) as workdir:
         session = _Restore(store, project, paths_for, force, Path(workdir))
-        downloaded_legacy: dict[date, tuple[Any, Path]] = {}
+        downloaded_legacy: dict[date, tuple[RemoteFile, Path]] = {}
         for day in days:
             try:
                 remote = session.locate(day)

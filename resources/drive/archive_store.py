@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import dagster as dg
 
 from lse_assets.core import remote_copy
-
-UpsertAction = Literal["created", "updated", "unchanged"]
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    file_id: str
-    name: str
-    size: int
-    md5: str
-    url: str
-
-
-@dataclass(frozen=True)
-class UpsertResult:
-    action: UpsertAction
-    file: RemoteFile
-    duplicates: tuple[str, ...] = ()  # ids of other files of the same name (left alone)
+from lse_assets.core.ports import RemoteFile, UpsertResult
 
 
 class ArchiveStoreResource(dg.ConfigurableResource):
-    """Zips kept at `{root}/{project}/{zip name}`: one file per name, identified by md5."""
+    """The archive store (core.ports.ArchiveStore) as a Dagster resource: zips kept at
+    `{root}/{project}/{zip name}`, one file per name, identified by md5."""
 
     def upsert(self, project: str, local_zip: Path) -> UpsertResult:
         """Create, update in place, or leave alone (same md5); verify the remote copy."""

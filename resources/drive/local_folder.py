@@ -16,8 +16,9 @@ from pydantic import Field
 
 from lse_assets.core import durable
 from lse_assets.core.archive import file_md5
+from lse_assets.core.ports import RemoteFile, UpsertResult
 from lse_assets.core.runfiles import project_slug
-from resources.drive.archive_store import ArchiveStoreResource, RemoteFile, UpsertResult
+from resources.drive.archive_store import ArchiveStoreResource
 
 
 class LocalFolderDriveResource(ArchiveStoreResource):

@@ -15,7 +15,8 @@ from typing import Literal, TypeVar
 import dagster as dg
 from pydantic import Field, PrivateAttr, field_validator
 
-from resources.drive.archive_store import ArchiveStoreResource, RemoteFile, UpsertResult
+from lse_assets.core.ports import RemoteFile, UpsertResult
+from resources.drive.archive_store import ArchiveStoreResource
 from resources.drive.client import DriveConfigError, build_service, load_credentials
 from resources.drive.errors import Backoff, DriveAccessError, ErrorContext
 from resources.drive.store import DriveStore

@@ -22,8 +22,8 @@ from typing import Any, NoReturn
 from googleapiclient.http import MediaIoBaseUpload
 
 from lse_assets.core.archive import file_md5
+from lse_assets.core.ports import RemoteFile, UpsertResult
 from resources.drive import transfer as drive_transfer
-from resources.drive.archive_store import RemoteFile, UpsertResult
 from resources.drive.errors import Backoff, DriveAccessError, DriveIntegrityError, ErrorContext
 
 FOLDER_MIME = "application/vnd.google-apps.folder"

@@ -11,6 +11,7 @@ import dagster as dg
 import langsmith
 from pydantic import Field
 
+from lse_assets.core.ports import DayFetch
 from lse_assets.core.progress import Every
 from resources.langsmith.api import V2_RUNS_QUERY, LangSmithApi
 from resources.langsmith.paging import (
@@ -24,7 +25,7 @@ from resources.langsmith.paging import (
     stream_runs,
 )
 from resources.langsmith.retry import RequestLedger, RetryPolicy
-from resources.langsmith.run_source import DayFetch, RunSourceResource
+from resources.langsmith.run_source import RunSourceResource
 
 
 class MissingLangSmithKeyResource(RunSourceResource):

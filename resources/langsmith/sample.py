@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from resources.langsmith.run_source import DayFetch, RunSourceResource
+from lse_assets.core.ports import DayFetch
+from resources.langsmith.run_source import RunSourceResource
 
 _MODELS = [("gpt-4o-mini", 0.15e-6, 0.6e-6), ("claude-sonnet-4", 3e-6, 15e-6)]
 _QUESTIONS = [
