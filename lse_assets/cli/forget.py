@@ -20,6 +20,7 @@ def forget(project: str, trace_ids: tuple[str, ...], run_ids: tuple[str, ...], d
     remember them so that no later fetch brings them back. For data-subject requests."""
     import dagster as dg
 
+    from lse_assets.core.errors import LseError
     from lse_assets.core.forget import forget as forget_runs
     from lse_assets.definitions import build_resources
     from lse_assets.settings import load_settings
@@ -41,9 +42,8 @@ def forget(project: str, trace_ids: tuple[str, ...], run_ids: tuple[str, ...], d
                 rows=live.postgres,
                 dry_run=dry_run,
             )
-    except (ValueError, dg.Failure) as error:
-        message = error.description if isinstance(error, dg.Failure) else str(error)
-        console.print(f"[red]forget stopped: {message}[/red]")
+    except (ValueError, LseError) as error:
+        console.print(f"[red]forget stopped: {error}[/red]")
         sys.exit(1)
     verb = "would remove" if dry_run else "removed"
     table = Table(title=f"lse forget: {project}" + (" (dry run)" if dry_run else ""))

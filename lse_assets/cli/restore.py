@@ -10,6 +10,7 @@ import dagster as dg
 from rich.console import Console
 from rich.table import Table
 
+from lse_assets.core.errors import LseError
 from lse_assets.core.partition import Partition
 from lse_assets.core.restore import RestoreReport, restore
 from lse_assets.definitions import build_resources
@@ -35,10 +36,10 @@ def run_restore(project: str, days: list[date], *, force: bool, load_db: bool) -
                 lambda day: live.run_files.paths(project, day),
                 force=force,
             )
-    except (dg.Failure, DriveUnavailableError) as error:
+    except (LseError, DriveUnavailableError) as error:
         # The store itself refused or is down (credentials, permissions, network): the
         # message names the fix; a traceback would only hide it.
-        message = error.description if isinstance(error, dg.Failure) else str(error)
+        message = str(error)
         console.print(f"[red]restore stopped: {message}[/red]")
         return False
     _print_report(console, project, report)

@@ -8,6 +8,7 @@ import dagster as dg
 
 from lse_assets.core import archive, dbrows, locks, runfiles, verify
 from lse_assets.core.progress import reporting
+from lse_assets.defs.boundary import dagster_failures
 from lse_assets.defs.partitions import ARCHIVE_PARTITIONS, partition_of
 from lse_assets.settings import load_settings
 from resources.data_dir import RunFilesResource
@@ -39,6 +40,7 @@ API_RETRY_POLICY = (
     description="Every run of every trace whose root started on the day, with full feedback, "
     "one canonical JSON file per run plus a manifest; replaced atomically.",
 )
+@dagster_failures
 def raw_runs(
     context: dg.AssetExecutionContext,
     langsmith: RunSourceResource,
@@ -86,6 +88,7 @@ def raw_runs(
     kinds={"zip"},
     description="A deterministic zip of the partition's files (same files, same bytes, same md5).",
 )
+@dagster_failures
 def run_archive(
     context: dg.AssetExecutionContext, run_files: RunFilesResource
 ) -> dg.MaterializeResult:
@@ -110,6 +113,7 @@ def run_archive(
     description="The zip in Google Drive at {root}/{project}/{zip}: created, updated in place "
     "or left alone by md5, and verified after upload.",
 )
+@dagster_failures
 def drive_archive(
     context: dg.AssetExecutionContext, run_files: RunFilesResource, drive: ArchiveStoreResource
 ) -> dg.MaterializeResult:
@@ -136,6 +140,7 @@ def drive_archive(
     description="The partition's runs in Postgres table `runs` (JSONB), replaced in one "
     "transaction.",
 )
+@dagster_failures
 def db_runs(
     context: dg.AssetExecutionContext, run_files: RunFilesResource, postgres: PostgresResource
 ) -> dg.MaterializeResult:

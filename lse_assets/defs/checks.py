@@ -5,6 +5,7 @@ import dagster as dg
 from lse_assets.core import archive, completeness, remote_copy, runfiles, verify
 from lse_assets.core.findings import Discrepancies, to_metadata
 from lse_assets.defs.assets import db_runs, drive_archive, raw_runs, run_archive
+from lse_assets.defs.boundary import dagster_failures
 from lse_assets.defs.partitions import ARCHIVE_PARTITIONS, partition_of
 from resources.data_dir import RunFilesResource
 from resources.drive.archive_store import ArchiveStoreResource
@@ -32,6 +33,7 @@ def _findings(found: dict[str, Discrepancies]) -> dict[str, object]:
     description="Every run file has an equal row in `runs` and every row a file "
     "(NUL rule applied).",
 )
+@dagster_failures
 def files_match_db(
     context: dg.AssetCheckExecutionContext, run_files: RunFilesResource, postgres: PostgresResource
 ) -> dg.AssetCheckResult:
@@ -52,6 +54,7 @@ def files_match_db(
     blocking=True,
     description="The zip holds exactly the partition's files, byte for byte.",
 )
+@dagster_failures
 def archive_matches_files(
     context: dg.AssetCheckExecutionContext, run_files: RunFilesResource
 ) -> dg.AssetCheckResult:
@@ -73,6 +76,7 @@ def archive_matches_files(
     description="The zip in the archive store (Google Drive, or the local folder) exists and "
     "has the local zip's md5 and size.",
 )
+@dagster_failures
 def drive_matches_archive(
     context: dg.AssetCheckExecutionContext,
     run_files: RunFilesResource,
@@ -107,6 +111,7 @@ def drive_matches_archive(
     description="The files match the manifest (names, sha256), no run id twice, every run's "
     "trace root and parent present, all on the root's day (ERROR); runs still pending (WARN).",
 )
+@dagster_failures
 def runs_complete(
     context: dg.AssetCheckExecutionContext, run_files: RunFilesResource
 ) -> dg.AssetCheckResult:

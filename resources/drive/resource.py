@@ -15,6 +15,7 @@ from typing import Literal, TypeVar
 import dagster as dg
 from pydantic import Field, PrivateAttr, field_validator
 
+from lse_assets.core.errors import PermanentError
 from lse_assets.core.ports import RemoteFile, UpsertResult
 from resources.drive.archive_store import ArchiveStoreResource
 from resources.drive.client import DriveConfigError, build_service, load_credentials
@@ -107,8 +108,8 @@ class GoogleDriveResource(ArchiveStoreResource):
         try:
             return action(self._drive())
         except (DriveAccessError, DriveConfigError) as error:
-            # A retry of the step cannot fix these: say so to Dagster's RetryPolicy.
-            raise dg.Failure(description=str(error), allow_retries=False) from error
+            # A retry of the step cannot fix these: say so (defs/boundary.py tells Dagster).
+            raise PermanentError(str(error)) from error
 
     def upsert(self, project: str, local_zip: Path) -> UpsertResult:
         return self._run(lambda drive: drive.upsert(project, local_zip))

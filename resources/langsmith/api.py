@@ -10,7 +10,8 @@ into models (losing the API's JSON), and prints part of the key in connection er
 
 Responses are kept as the API's JSON, dates as the API's strings: the runs query through
 `with_streaming_response` (its size is known as it is read), the rest `cast_to=object`.
-Errors a retry cannot fix become `dg.Failure(allow_retries=False)` naming cause and fix.
+Errors a retry cannot fix become `PermanentError`, the others `TransientError`
+(lse_assets/core/errors.py), naming cause and fix; defs/boundary.py makes them dg.Failure.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import langsmith
 from langsmith._httpx import httpx
 
 from lse_assets.core import jsondoc
+from lse_assets.core.errors import PermanentError, TransientError
 from resources.langsmith.paging import FEEDBACK_PAGE_LIMIT, RunsPage
 from resources.langsmith.retry import RequestBudgetSpent, RequestLedger, RetryPolicy
 
@@ -126,14 +128,11 @@ class LangSmithApi:
         )
         matches = [p for p in projects or [] if p.get("name") == name]
         if not matches:
-            raise dg.Failure(
-                description=(
-                    f"LangSmith project {name!r} does not exist at {self.endpoint}, or the API "
-                    "key's workspace cannot see it. Check the name in LSE_PROJECTS (exact and "
-                    "case-sensitive, as shown in the LangSmith UI), or use a key of the "
-                    "workspace that owns the project (LANGSMITH_WORKSPACE_ID for org keys)."
-                ),
-                allow_retries=False,
+            raise PermanentError(
+                f"LangSmith project {name!r} does not exist at {self.endpoint}, or the API "
+                "key's workspace cannot see it. Check the name in LSE_PROJECTS (exact and "
+                "case-sensitive, as shown in the LangSmith UI), or use a key of the "
+                "workspace that owns the project (LANGSMITH_WORKSPACE_ID for org keys)."
             )
         return str(matches[0]["id"])
 
@@ -205,60 +204,47 @@ class LangSmithApi:
             with sdk_quiet():
                 return self.policy.call(self.ledger, send, on_retry=self._log_retry(what))
         except RequestBudgetSpent:
-            raise dg.Failure(
-                description=(
-                    f"Stopped after {self.ledger.requests} requests to LangSmith at "
-                    f"{self.endpoint} while {what}: this fetch's request budget "
-                    f"(LangSmithResource request_budget={self.ledger.budget}) is spent, "
-                    f"{self.ledger.retries} of them retries. A day needs about runs/1000 (more "
-                    "when runs are large: a page holds at most LSE_FETCH_PAGE_BYTES) + runs "
-                    "with feedback/100 requests: raise request_budget for days this large; "
-                    "many retries mean the key is rate limited."
-                ),
-                allow_retries=False,
+            raise PermanentError(
+                f"Stopped after {self.ledger.requests} requests to LangSmith at "
+                f"{self.endpoint} while {what}: this fetch's request budget "
+                f"(LangSmithResource request_budget={self.ledger.budget}) is spent, "
+                f"{self.ledger.retries} of them retries. A day needs about runs/1000 (more "
+                "when runs are large: a page holds at most LSE_FETCH_PAGE_BYTES) + runs "
+                "with feedback/100 requests: raise request_budget for days this large; "
+                "many retries mean the key is rate limited."
             ) from None
         except langsmith.AuthenticationError:
-            raise dg.Failure(
-                description=(
-                    f"LangSmith at {self.endpoint} rejected the API key (HTTP 401) while {what}. "
-                    "Set LANGSMITH_API_KEY to a valid key for this endpoint (LangSmith: "
-                    "Settings > API Keys); EU and self-hosted accounts also need "
-                    "LANGSMITH_ENDPOINT."
-                ),
-                allow_retries=False,
+            raise PermanentError(
+                f"LangSmith at {self.endpoint} rejected the API key (HTTP 401) while {what}. "
+                "Set LANGSMITH_API_KEY to a valid key for this endpoint (LangSmith: "
+                "Settings > API Keys); EU and self-hosted accounts also need "
+                "LANGSMITH_ENDPOINT."
             ) from None
         except langsmith.PermissionDeniedError:
-            raise dg.Failure(
-                description=(
-                    f"LangSmith at {self.endpoint} refused access (HTTP 403) while {what}: the "
-                    "API key may not read this workspace. Use a key with read access to the "
-                    "project; an organization-scoped key also needs LANGSMITH_WORKSPACE_ID."
-                ),
-                allow_retries=False,
+            raise PermanentError(
+                f"LangSmith at {self.endpoint} refused access (HTTP 403) while {what}: the "
+                "API key may not read this workspace. Use a key with read access to the "
+                "project; an organization-scoped key also needs LANGSMITH_WORKSPACE_ID."
             ) from None
         except langsmith.NotFoundError as error:
             if not_found is None:
                 raise self._unexpected(what, error) from None
             return not_found(error)
         except langsmith.APIConnectionError as error:
-            raise dg.Failure(
-                description=(
-                    f"Could not reach LangSmith at {self.endpoint} while {what} "
-                    f"({type(error.__cause__ or error).__name__}), after "
-                    f"{self.policy.max_attempts} attempts. Check LANGSMITH_ENDPOINT and the "
-                    "network; the partition's previous files are untouched."
-                )
+            raise TransientError(
+                f"Could not reach LangSmith at {self.endpoint} while {what} "
+                f"({type(error.__cause__ or error).__name__}), after "
+                f"{self.policy.max_attempts} attempts. Check LANGSMITH_ENDPOINT and the "
+                "network; the partition's previous files are untouched."
             ) from None
         except langsmith.RateLimitError as error:
-            raise dg.Failure(description=self._rate_limited(what, error)) from None
+            raise TransientError(self._rate_limited(what, error)) from None
         except langsmith.APIStatusError as error:
             if error.status_code >= 500 or error.status_code in (408, 409, 425):
-                raise dg.Failure(
-                    description=(
-                        f"LangSmith at {self.endpoint} kept failing while {what} (last: HTTP "
-                        f"{error.status_code}) after {self.policy.max_attempts} attempts. "
-                        "Re-materialize later; the partition's previous files are untouched."
-                    )
+                raise TransientError(
+                    f"LangSmith at {self.endpoint} kept failing while {what} (last: HTTP "
+                    f"{error.status_code}) after {self.policy.max_attempts} attempts. "
+                    "Re-materialize later; the partition's previous files are untouched."
                 ) from None
             raise self._unexpected(what, error) from None
 
@@ -273,29 +259,23 @@ class LangSmithApi:
             "`langsmith` pool and re-materialize later."
         )
 
-    def _unexpected(self, what: str, error: langsmith.APIStatusError) -> dg.Failure:
-        return dg.Failure(
-            description=(
-                f"LangSmith at {self.endpoint} rejected a request while {what} (HTTP "
-                f"{error.status_code}: {_detail(error)}). Retrying will not help: this is a "
-                "bug in LSE or a change in the LangSmith API; please report this message."
-            ),
-            allow_retries=False,
+    def _unexpected(self, what: str, error: langsmith.APIStatusError) -> PermanentError:
+        return PermanentError(
+            f"LangSmith at {self.endpoint} rejected a request while {what} (HTTP "
+            f"{error.status_code}: {_detail(error)}). Retrying will not help: this is a "
+            "bug in LSE or a change in the LangSmith API; please report this message."
         )
 
     def _v2_missing(self, error: langsmith.NotFoundError) -> NoReturn:
         raise self._too_old(answered_404=True)
 
-    def _too_old(self, *, answered_404: bool) -> dg.Failure:
-        return dg.Failure(
-            description=(
-                f"LangSmith at {self.endpoint} does not serve the v2 runs API ({V2_RUNS_QUERY}"
-                f"{' answered 404' if answered_404 else ''}; server version "
-                f"{self.version or 'unknown'}). Self-hosted LangSmith must be 0.16 or later: "
-                "upgrade it, or check LANGSMITH_ENDPOINT (the API root, ending in /api/v1 "
-                "when self-hosted)."
-            ),
-            allow_retries=False,
+    def _too_old(self, *, answered_404: bool) -> PermanentError:
+        return PermanentError(
+            f"LangSmith at {self.endpoint} does not serve the v2 runs API ({V2_RUNS_QUERY}"
+            f"{' answered 404' if answered_404 else ''}; server version "
+            f"{self.version or 'unknown'}). Self-hosted LangSmith must be 0.16 or later: "
+            "upgrade it, or check LANGSMITH_ENDPOINT (the API root, ending in /api/v1 "
+            "when self-hosted)."
         )
 
     def _log_retry(self, what: str) -> Callable[[BaseException, float, int], None]:

@@ -11,6 +11,7 @@ import dagster as dg
 import langsmith
 from pydantic import Field
 
+from lse_assets.core.errors import PermanentError
 from lse_assets.core.ports import DayFetch
 from lse_assets.core.progress import Every
 from resources.langsmith.api import V2_RUNS_QUERY, LangSmithApi
@@ -32,13 +33,10 @@ class MissingLangSmithKeyResource(RunSourceResource):
     """Bound when neither LANGSMITH_API_KEY nor LSE_SOURCE=sample is set: fetching fails loudly."""
 
     def fetch_day(self, project: str, day: date) -> DayFetch:
-        raise dg.Failure(
-            description=(
-                "LANGSMITH_API_KEY is not set, so raw_runs cannot fetch from LangSmith. Set "
-                "LANGSMITH_API_KEY (and LANGSMITH_ENDPOINT for self-hosted LangSmith), or set "
-                "LSE_SOURCE=sample to archive generated demo data instead."
-            ),
-            allow_retries=False,
+        raise PermanentError(
+            "LANGSMITH_API_KEY is not set, so raw_runs cannot fetch from LangSmith. Set "
+            "LANGSMITH_API_KEY (and LANGSMITH_ENDPOINT for self-hosted LangSmith), or set "
+            "LSE_SOURCE=sample to archive generated demo data instead."
         )
 
 
@@ -156,10 +154,7 @@ class LangSmithResource(RunSourceResource):
         try:
             yield from stream_runs(api, query, sizer, tally, on_page)
         except LangSmithDataError as error:
-            raise dg.Failure(
-                description=f"{error} The partition's previous files are untouched.",
-                allow_retries=False,
-            ) from None
+            raise PermanentError(f"{error} The partition's previous files are untouched.") from None
         finally:
             api.close()
         fetch.duplicate_runs_dropped = tally.duplicate_runs_dropped

@@ -6,9 +6,9 @@ import hashlib
 import os
 from datetime import date
 
-import dagster as dg
 import pytest
 
+from lse_assets.core.errors import PermanentError
 from lse_assets.core.runfiles import PartitionPaths
 from resources.drive.errors import DriveIntegrityError
 from resources.langsmith.sample import SampleLangSmithResource
@@ -122,6 +122,6 @@ def test_download_failures_name_the_archive(tmp_path, fake, drive):
 
     store.upsert(PROJECT, _zip(tmp_path, b"A" * 5000))
     fake.fail("GET", "/drive/v3/files/", 400, "badRequest", times=10)
-    with pytest.raises(dg.Failure) as refused:  # no retry: a 400 will not heal
+    with pytest.raises(PermanentError) as refused:  # no retry: a 400 will not heal
         store.download(PROJECT, NAME, tmp_path / "x.zip")
     assert f"the download of {NAME}" in str(refused.value)

@@ -6,12 +6,12 @@ import logging
 import os
 import threading
 
-import dagster as dg
 import httplib2
 import pydantic
 import pytest
 from googleapiclient.errors import HttpError
 
+from lse_assets.core.errors import PermanentError
 from resources.drive.client import build_service, load_credentials
 from resources.drive.errors import Backoff, DriveIntegrityError, DriveUnavailableError
 from resources.drive.resource import GoogleDriveResource
@@ -141,7 +141,7 @@ def test_401_that_a_token_refresh_does_not_cure_fails_without_backoff(
     tmp_path, fake, root, user_token
 ):
     fake.fail("GET", "/drive/v3/files", 401, "authError", times=10)
-    with pytest.raises(dg.Failure) as failure:
+    with pytest.raises(PermanentError) as failure:
         drive_resource(fake, user_token, root).upsert(PROJECT, zip_file(tmp_path, 100))
     assert "rejected the credentials" in failure.value.description
     # google_auth_httplib2 refreshes the token and repeats a 401 twice; our backoff
@@ -193,7 +193,7 @@ def test_service_account_without_shared_drive_gets_quota_explanation_without_ret
     key = service_account_file(tmp_path, fake)
     drive = drive_resource(fake, key, shared_with_sa, scope="drive")
 
-    with pytest.raises(dg.Failure) as failure:
+    with pytest.raises(PermanentError) as failure:
         drive.upsert(PROJECT, zip_file(tmp_path, 1000))
 
     message = failure.value.description
@@ -201,7 +201,7 @@ def test_service_account_without_shared_drive_gets_quota_explanation_without_ret
     assert "shared drive" in message and "LSE_DRIVE_SUBJECT" in message and "OAuth" in message
     assert "lse@proj.iam.gserviceaccount.com" in message
     assert len(fake.requests("/upload/")) == 1
-    assert failure.value.allow_retries is False
+    assert failure.value.retryable is False
 
 
 def test_impersonating_a_user_stores_in_my_drive(tmp_path, fake):
@@ -243,7 +243,7 @@ def test_root_folder_made_in_the_web_ui_is_404_under_drive_file_with_guidance(
 ):
     folder = fake.add("made in the web UI", None, app_created=False)
 
-    with pytest.raises(dg.Failure) as failure:
+    with pytest.raises(PermanentError) as failure:
         drive_resource(fake, user_token, folder).upsert(PROJECT, zip_file(tmp_path, 100))
     assert "LSE_DRIVE_SCOPE=drive" in failure.value.description
     assert f"LSE_DRIVE_FOLDER_ID={folder}" in failure.value.description
@@ -256,7 +256,7 @@ def test_root_folder_made_in_the_web_ui_is_404_under_drive_file_with_guidance(
 
 def test_permission_denied_fails_at_once(tmp_path, fake, root, user_token):
     fake.fail("GET", "/drive/v3/files", 403, "insufficientFilePermissions")
-    with pytest.raises(dg.Failure) as failure:
+    with pytest.raises(PermanentError) as failure:
         drive_resource(fake, user_token, root).upsert(PROJECT, zip_file(tmp_path, 100))
     assert "403 insufficientFilePermissions" in failure.value.description
     assert "Editor" in failure.value.description
@@ -277,7 +277,7 @@ def test_oauth_token_file_is_refreshed_headless_and_left_untouched(tmp_path, fak
 
 def test_revoked_refresh_token_says_how_to_fix(tmp_path, fake, root):
     token = authorized_user_file(tmp_path, fake, refresh_token="revoked")
-    with pytest.raises(dg.Failure) as failure:
+    with pytest.raises(PermanentError) as failure:
         drive_resource(fake, token, root).upsert(PROJECT, zip_file(tmp_path, 100))
     assert "could not obtain an access token" in failure.value.description
     assert "create a new authorized-user file" in failure.value.description
@@ -287,7 +287,7 @@ def test_revoked_refresh_token_says_how_to_fix(tmp_path, fake, root):
 
 def test_missing_credentials_setting_is_a_clear_failure(tmp_path, fake, root):
     drive = GoogleDriveResource(folder_id=root, root_url=fake.url)
-    with pytest.raises(dg.Failure, match="GOOGLE_APPLICATION_CREDENTIALS is not"):
+    with pytest.raises(PermanentError, match="GOOGLE_APPLICATION_CREDENTIALS is not"):
         drive.upsert(PROJECT, zip_file(tmp_path, 100))
 
 

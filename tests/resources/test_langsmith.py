@@ -8,12 +8,12 @@ import warnings
 from datetime import date, timedelta
 from typing import get_args
 
-import dagster as dg
 import pytest
 from langsmith.types.run_select_field import RunSelectField
 
 from lse_assets import definitions
 from lse_assets.core import runfiles
+from lse_assets.core.errors import LseError
 from lse_assets.core.runfiles import PartitionPaths
 from lse_assets.settings import Settings
 from resources.langsmith.api import public_endpoint, split_endpoint
@@ -61,8 +61,8 @@ def fetch_all(server, day=DAY, **overrides):
     return runs, fetch.source
 
 
-def failure_of(server, **overrides) -> dg.Failure:
-    with pytest.raises(dg.Failure) as caught:
+def failure_of(server, **overrides) -> LseError:
+    with pytest.raises(LseError) as caught:
         fetch_all(server, **overrides)
     assert KEY not in str(caught.value.description)
     return caught.value
@@ -175,7 +175,7 @@ def test_persistent_server_errors_fail_after_the_allowed_attempts(fake, server):
     failure = failure_of(server, max_attempts=3)
 
     assert "HTTP 502" in failure.description and "3 attempts" in failure.description
-    assert failure.allow_retries  # Dagster may try the whole step again later
+    assert failure.retryable  # Dagster may try the whole step again later
     assert fake.count(RUNS_QUERY) == 3
 
 
@@ -196,7 +196,7 @@ def test_a_rejected_key_fails_at_once_and_names_the_fix(fake, server):
 
     assert "HTTP 401" in failure.description and "LANGSMITH_API_KEY" in failure.description
     assert "lsv2_pt_wrong" not in failure.description
-    assert not failure.allow_retries
+    assert not failure.retryable
     assert fake.count() == 1  # no retry
 
 
@@ -207,7 +207,7 @@ def test_a_forbidden_workspace_fails_at_once(fake, server):
     failure = failure_of(server)
 
     assert "HTTP 403" in failure.description and "LANGSMITH_WORKSPACE_ID" in failure.description
-    assert not failure.allow_retries
+    assert not failure.retryable
     assert fake.count(SESSIONS) == 1
 
 
@@ -217,7 +217,7 @@ def test_an_unknown_project_fails_at_once_and_names_it(fake, server):
     failure = failure_of(server)
 
     assert repr(PROJECT) in failure.description and "LSE_PROJECTS" in failure.description
-    assert not failure.allow_retries
+    assert not failure.retryable
     assert fake.count(RUNS_QUERY) == 0
 
 
@@ -227,7 +227,7 @@ def test_a_server_too_old_for_v2_fails_at_once():
     with fake.serve() as server:
         failure = failure_of(server)
     assert "0.16" in failure.description and "0.15.3" in failure.description
-    assert not failure.allow_retries
+    assert not failure.retryable
     assert fake.count(RUNS_QUERY) == 0
 
 
@@ -239,7 +239,7 @@ def test_a_404_on_the_v2_endpoint_means_too_old(fake, server):
     failure = failure_of(server)
 
     assert "answered 404" in failure.description and "0.16" in failure.description
-    assert not failure.allow_retries
+    assert not failure.retryable
     assert fake.count(RUNS_QUERY) == 1
 
 
@@ -340,7 +340,7 @@ def test_the_request_budget_stops_a_runaway_fetch(fake, server):
 
     failure = failure_of(server, page_size=10, request_budget=5)
 
-    assert "request_budget=5" in failure.description and not failure.allow_retries
+    assert "request_budget=5" in failure.description and not failure.retryable
     assert fake.count() == 5
 
 
@@ -500,7 +500,7 @@ def test_data_no_retry_can_fix_fails_without_retries_naming_the_run(fake, server
 
     failure = failure_of(server, page_size=7)
 
-    assert not failure.allow_retries
+    assert not failure.retryable
     assert expected in failure.description and "Retrying will not help" in failure.description
 
 
