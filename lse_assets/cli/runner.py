@@ -17,6 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
+
+# Private, and only here: the public dg.execute_job cannot give a run the code location's
+# remote origin, which is what lets the UI show and re-execute a run made by `lse`.
 from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
 from dagster._core.execution.api import execute_run
 from dagster._core.remote_origin import InProcessCodeLocationOrigin, RemoteRepositoryOrigin

@@ -18,8 +18,8 @@ from resources.postgres.resource import PostgresResource
 
 # For outages longer than the resources' own HTTP retries ride out (seconds to a minute):
 # the step is tried again minutes later (LSE_STEP_RETRIES, LSE_STEP_RETRY_DELAY_SECONDS).
-# Errors no retry can fix (bad key, unknown project, no quota) raise
-# Failure(allow_retries=False) and skip this.
+# Errors no retry can fix (bad key, unknown project, no quota) raise PermanentError, made
+# Failure(allow_retries=False) by defs/boundary.py, and skip this.
 API_RETRY_POLICY = (
     dg.RetryPolicy(
         max_retries=load_settings().step_retries,

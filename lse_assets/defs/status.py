@@ -8,6 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import dagster as dg
+
+# Not exported by `dagster` in 1.13: the public event log storage method that asks for the
+# latest check execution of one partition takes it as its filter.
 from dagster._core.event_api import PartitionKeyFilter
 
 from lse_assets.core.partition import MISSING, Partition, PartitionStatus
