@@ -19,6 +19,12 @@ class Partition:
     project: str
     day: date
 
+    @classmethod
+    def from_key(cls, key: str) -> Partition:
+        """From a label or a Dagster multi-partition key (a `str` of the same form)."""
+        date_part, project = str(key).split("|", 1)  # dimension names sort: date, project
+        return cls(project=project, day=date.fromisoformat(date_part))
+
     @property
     def label(self) -> str:
         """The partition key as users, the UI and the contract write it: `YYYY-MM-DD|<project>`."""
@@ -33,12 +39,6 @@ class Partition:
             f"dagster/partition/{DATE}": self.day.isoformat(),
             f"dagster/partition/{PROJECT}": self.project,
         }
-
-    @classmethod
-    def from_key(cls, key: str) -> Partition:
-        """From a label or a Dagster multi-partition key (a `str` of the same form)."""
-        date_part, project = str(key).split("|", 1)  # dimension names sort: date, project
-        return cls(project=project, day=date.fromisoformat(date_part))
 
 
 MISSING = "missing"
