@@ -71,3 +71,28 @@ def test_lse_help_does_not_import_dagster() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"`lse --help` loaded {result.stdout.strip()}"
+
+
+def test_no_module_reads_the_settings_when_imported() -> None:
+    # Settings are read once, by whoever runs (a command, Dagster's loader), and passed down:
+    # importing every module with load_settings refusing to run must succeed.
+    script = textwrap.dedent(
+        """
+        import importlib, pkgutil
+        import lse_assets.settings as settings
+
+        def refuse():
+            raise AssertionError("settings read at import")
+
+        settings.load_settings = refuse
+        import lse_assets, resources
+        for package in (lse_assets, resources):
+            for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+                importlib.import_module(module.name)
+        print("ok")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from lse_assets.cli.runner import PartitionRun, run_partitions
 from lse_assets.core.partition import Partition
-from lse_assets.definitions import defs
+from lse_assets.definitions import build_defs
 from lse_assets.defs.jobs import archive_day_job
 from lse_assets.settings import load_settings
 
@@ -41,7 +41,9 @@ def _row(run: PartitionRun) -> list[str]:
 def run_demo(days: list[date], echo: Callable[[str], None] | None = None) -> bool:
     """Archive every (day, sample project); return True if any run or check failed."""
     console = Console()
-    partitions = [Partition(project, day) for day in days for project in load_settings().projects]
+    settings = load_settings()
+    defs = build_defs(settings)
+    partitions = [Partition(project, day) for day in days for project in settings.projects]
     table = Table(title="LSE demo: sample LangSmith runs archived through Dagster")
     for column in ("partition", *NUMBERS, "archive", "checks"):
         table.add_column(column, justify="right" if column in NUMBERS else "left")

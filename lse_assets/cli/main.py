@@ -130,9 +130,9 @@ def materialize(day, first, last, projects, backfill, dagster_url, verbose):
     partitions = _selected_partitions(day, first, last, projects)
     if backfill:
         from lse_assets.cli.dagster_api import DagsterApi
-        from lse_assets.defs.jobs import ALL_ASSETS
+        from lse_assets.defs.assets import ASSET_KEYS
 
-        assets = [asset.key.to_user_string() for asset in ALL_ASSETS]
+        assets = list(ASSET_KEYS)
         backfill_id = DagsterApi(dagster_url).launch_backfill(partitions, assets)
         click.echo(f"backfill {backfill_id}: {len(partitions)} partitions")
         click.echo(f"follow it at {dagster_url}/overview/backfills/{backfill_id}")
@@ -143,9 +143,11 @@ def materialize(day, first, last, projects, backfill, dagster_url, verbose):
     import dagster as dg
 
     from lse_assets.cli.runner import run_partitions
-    from lse_assets.definitions import defs
+    from lse_assets.definitions import build_defs
     from lse_assets.defs.jobs import archive_day_job
+    from lse_assets.settings import load_settings
 
+    defs = build_defs(load_settings())
     started, failures = time.monotonic(), 0
     runs = run_partitions(defs, archive_day_job.name, partitions, dg.DagsterInstance.get(), verbose)
     for done, run in enumerate(runs, start=1):
@@ -178,13 +180,14 @@ def verify(day, first, last, projects, verbose):
 
     from lse_assets.cli.runner import run_partitions
     from lse_assets.cli.verify_report import verdict
-    from lse_assets.definitions import defs
-    from lse_assets.defs.checks import ALL_CHECKS
-    from lse_assets.defs.jobs import ALL_ASSETS, verify_day_job
+    from lse_assets.definitions import build_defs
+    from lse_assets.defs.jobs import verify_day_job
     from lse_assets.defs.status import partition_statuses
+    from lse_assets.settings import load_settings
 
+    defs = build_defs(load_settings())
     instance = dg.DagsterInstance.get()
-    statuses = partition_statuses(instance, ALL_ASSETS, ALL_CHECKS, partitions)
+    statuses = partition_statuses(instance, defs.assets, defs.asset_checks, partitions)
     archived = [state.partition for state in statuses if not state.never_archived]
     bad = 0
     for state in statuses:
@@ -211,8 +214,8 @@ def status(days, projects):
     from rich.table import Table
 
     from lse_assets.core.partition import Partition, days_between
-    from lse_assets.defs.checks import ALL_CHECKS
-    from lse_assets.defs.jobs import ALL_ASSETS
+    from lse_assets.defs.assets import build_assets
+    from lse_assets.defs.checks import build_checks
     from lse_assets.defs.status import partition_statuses
     from lse_assets.settings import load_settings
 
@@ -224,7 +227,9 @@ def status(days, projects):
         for day in days_between(first, today - timedelta(days=1))
         for project in (projects or settings.projects)
     ]
-    statuses = partition_statuses(dg.DagsterInstance.get(), ALL_ASSETS, ALL_CHECKS, partitions)
+    statuses = partition_statuses(
+        dg.DagsterInstance.get(), build_assets(settings), build_checks(settings), partitions
+    )
     table = Table(title=f"LSE status ({first} .. {today - timedelta(days=1)})")
     if statuses:
         for column in ("day", "project", *statuses[0].assets, *statuses[0].checks, "state"):

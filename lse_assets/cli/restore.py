@@ -14,7 +14,8 @@ from lse_assets.core.errors import LseError
 from lse_assets.core.partition import Partition
 from lse_assets.core.restore import RestoreReport, restore
 from lse_assets.definitions import build_resources
-from lse_assets.defs.checks import FILES_MATCH_DB, files_match_db
+from lse_assets.defs.assets import DB_RUNS, build_assets
+from lse_assets.defs.checks import FILES_MATCH_DB, build_checks
 from lse_assets.defs.partitions import partition_key
 from lse_assets.settings import load_settings
 from resources.drive.errors import DriveUnavailableError
@@ -77,14 +78,17 @@ def load_days(
     console: Console, project: str, days: list[date], resources: dict[str, object]
 ) -> bool:
     """db_runs and files_match_db for each day, through Dagster on the LSE_HOME instance."""
-    from lse_assets.defs.assets import db_runs
-
-    if project not in load_settings().projects:
+    settings = load_settings()
+    if project not in settings.projects:
         console.print(
             f"[red]{project!r} is not in LSE_PROJECTS, so Dagster has no partition for it; add "
             "it there to load the restored files into Postgres.[/red]"
         )
         return False
+    db_runs = next(a for a in build_assets(settings) if a.key == dg.AssetKey(DB_RUNS))
+    files_match_db = next(
+        c for c in build_checks(settings) if FILES_MATCH_DB in {k.name for k in c.check_keys}
+    )
     instance = dg.DagsterInstance.get()
     all_ok = True
     for day in days:

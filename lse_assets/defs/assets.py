@@ -1,4 +1,4 @@
-"""The four assets of a (project, UTC day) partition.
+"""The four assets of a (project, UTC day) partition, built from the settings.
 
 Thin: read resources, call domain code, return metadata."""
 
@@ -9,38 +9,74 @@ import dagster as dg
 from lse_assets.core import archive, dbrows, locks, runfiles, verify
 from lse_assets.core.progress import reporting
 from lse_assets.defs.boundary import dagster_failures
-from lse_assets.defs.partitions import ARCHIVE_PARTITIONS, partition_of
-from lse_assets.settings import load_settings
+from lse_assets.defs.partitions import build_partitions, partition_of
+from lse_assets.settings import Settings
 from resources.data_dir import RunFilesResource
 from resources.drive.archive_store import ArchiveStoreResource
 from resources.langsmith.run_source import RunSourceResource
 from resources.postgres.resource import PostgresResource
 
-# For outages longer than the resources' own HTTP retries ride out (seconds to a minute):
-# the step is tried again minutes later (LSE_STEP_RETRIES, LSE_STEP_RETRY_DELAY_SECONDS).
-# Errors no retry can fix (bad key, unknown project, no quota) raise PermanentError, made
-# Failure(allow_retries=False) by defs/boundary.py, and skip this.
-API_RETRY_POLICY = (
-    dg.RetryPolicy(
-        max_retries=load_settings().step_retries,
-        delay=load_settings().step_retry_delay_seconds,
+RAW_RUNS = "raw_runs"
+RUN_ARCHIVE = "run_archive"
+DRIVE_ARCHIVE = "drive_archive"
+DB_RUNS = "db_runs"
+ASSET_KEYS = [RAW_RUNS, RUN_ARCHIVE, DRIVE_ARCHIVE, DB_RUNS]
+
+
+def retry_policy(settings: Settings) -> dg.RetryPolicy | None:
+    """For outages longer than the resources' own HTTP retries ride out (seconds to a
+    minute): the step is tried again minutes later (LSE_STEP_RETRIES,
+    LSE_STEP_RETRY_DELAY_SECONDS). Errors no retry can fix (bad key, unknown project, no
+    quota) raise PermanentError, made Failure(allow_retries=False) by defs/boundary.py, and
+    skip this."""
+    if not settings.step_retries:
+        return None  # a policy of 0 retries would replace the cause by "Exceeded max_retries of 0"
+    return dg.RetryPolicy(
+        max_retries=settings.step_retries,
+        delay=settings.step_retry_delay_seconds,
         backoff=dg.Backoff.EXPONENTIAL,
         jitter=dg.Jitter.PLUS_MINUS,
     )
-    if load_settings().step_retries
-    else None  # a policy of 0 retries would replace the cause by "Exceeded max_retries of 0"
-)
 
 
-@dg.asset(
-    partitions_def=ARCHIVE_PARTITIONS,
-    pool="langsmith",
-    retry_policy=API_RETRY_POLICY,
-    kinds={"langsmith", "json"},
-    description="Every run of every trace whose root started on the day, with full feedback, "
-    "one canonical JSON file per run plus a manifest; replaced atomically.",
-)
-@dagster_failures
+def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    """The four assets, partitioned and retried as `settings` say (read once, passed down)."""
+    partitions, retry = build_partitions(settings), retry_policy(settings)
+    return [
+        dg.asset(
+            partitions_def=partitions,
+            pool="langsmith",
+            retry_policy=retry,
+            kinds={"langsmith", "json"},
+            description="Every run of every trace whose root started on the day, with full "
+            "feedback, one canonical JSON file per run plus a manifest; replaced atomically.",
+        )(dagster_failures(raw_runs)),
+        dg.asset(
+            partitions_def=partitions,
+            deps=[RAW_RUNS],
+            kinds={"zip"},
+            description="A deterministic zip of the partition's files (same files, same bytes, "
+            "same md5).",
+        )(dagster_failures(run_archive)),
+        dg.asset(
+            partitions_def=partitions,
+            deps=[RUN_ARCHIVE],
+            pool="google_drive",
+            retry_policy=retry,
+            kinds={"googledrive"},
+            description="The zip in Google Drive at {root}/{project}/{zip}: created, updated in "
+            "place or left alone by md5, and verified after upload.",
+        )(dagster_failures(drive_archive)),
+        dg.asset(
+            partitions_def=partitions,
+            deps=[RAW_RUNS],
+            kinds={"postgres"},
+            description="The partition's runs in Postgres table `runs` (JSONB), replaced in one "
+            "transaction.",
+        )(dagster_failures(db_runs)),
+    ]
+
+
 def raw_runs(
     context: dg.AssetExecutionContext,
     langsmith: RunSourceResource,
@@ -82,13 +118,6 @@ def raw_runs(
     )
 
 
-@dg.asset(
-    partitions_def=ARCHIVE_PARTITIONS,
-    deps=[raw_runs],
-    kinds={"zip"},
-    description="A deterministic zip of the partition's files (same files, same bytes, same md5).",
-)
-@dagster_failures
 def run_archive(
     context: dg.AssetExecutionContext, run_files: RunFilesResource
 ) -> dg.MaterializeResult:
@@ -104,16 +133,6 @@ def run_archive(
     )
 
 
-@dg.asset(
-    partitions_def=ARCHIVE_PARTITIONS,
-    deps=[run_archive],
-    pool="google_drive",
-    retry_policy=API_RETRY_POLICY,
-    kinds={"googledrive"},
-    description="The zip in Google Drive at {root}/{project}/{zip}: created, updated in place "
-    "or left alone by md5, and verified after upload.",
-)
-@dagster_failures
 def drive_archive(
     context: dg.AssetExecutionContext, run_files: RunFilesResource, drive: ArchiveStoreResource
 ) -> dg.MaterializeResult:
@@ -133,14 +152,6 @@ def drive_archive(
     )
 
 
-@dg.asset(
-    partitions_def=ARCHIVE_PARTITIONS,
-    deps=[raw_runs],
-    kinds={"postgres"},
-    description="The partition's runs in Postgres table `runs` (JSONB), replaced in one "
-    "transaction.",
-)
-@dagster_failures
 def db_runs(
     context: dg.AssetExecutionContext, run_files: RunFilesResource, postgres: PostgresResource
 ) -> dg.MaterializeResult:

@@ -4,9 +4,10 @@ import dagster as dg
 
 from lse_assets.core import archive, completeness, remote_copy, runfiles, verify
 from lse_assets.core.findings import Discrepancies, to_metadata
-from lse_assets.defs.assets import db_runs, drive_archive, raw_runs, run_archive
+from lse_assets.defs.assets import DB_RUNS, DRIVE_ARCHIVE, RAW_RUNS, RUN_ARCHIVE
 from lse_assets.defs.boundary import dagster_failures
-from lse_assets.defs.partitions import ARCHIVE_PARTITIONS, partition_of
+from lse_assets.defs.partitions import build_partitions, partition_of
+from lse_assets.settings import Settings
 from resources.data_dir import RunFilesResource
 from resources.drive.archive_store import ArchiveStoreResource
 from resources.postgres.resource import PostgresResource
@@ -15,6 +16,13 @@ FILES_MATCH_DB = "files_match_db"
 ARCHIVE_MATCHES_FILES = "archive_matches_files"
 DRIVE_MATCHES_ARCHIVE = "drive_matches_archive"
 RUNS_COMPLETE = "runs_complete"
+# Every check, by the asset it checks: known without building anything.
+CHECK_KEYS = [
+    dg.AssetCheckKey(dg.AssetKey(DB_RUNS), FILES_MATCH_DB),
+    dg.AssetCheckKey(dg.AssetKey(RUN_ARCHIVE), ARCHIVE_MATCHES_FILES),
+    dg.AssetCheckKey(dg.AssetKey(DRIVE_ARCHIVE), DRIVE_MATCHES_ARCHIVE),
+    dg.AssetCheckKey(dg.AssetKey(RAW_RUNS), RUNS_COMPLETE),
+]
 
 
 def _findings(found: dict[str, Discrepancies]) -> dict[str, object]:
@@ -25,15 +33,6 @@ def _findings(found: dict[str, Discrepancies]) -> dict[str, object]:
     }
 
 
-@dg.asset_check(
-    asset=db_runs,
-    name=FILES_MATCH_DB,
-    partitions_def=ARCHIVE_PARTITIONS,
-    blocking=True,
-    description="Every run file has an equal row in `runs` and every row a file "
-    "(NUL rule applied).",
-)
-@dagster_failures
 def files_match_db(
     context: dg.AssetCheckExecutionContext, run_files: RunFilesResource, postgres: PostgresResource
 ) -> dg.AssetCheckResult:
@@ -47,14 +46,6 @@ def files_match_db(
     )
 
 
-@dg.asset_check(
-    asset=run_archive,
-    name=ARCHIVE_MATCHES_FILES,
-    partitions_def=ARCHIVE_PARTITIONS,
-    blocking=True,
-    description="The zip holds exactly the partition's files, byte for byte.",
-)
-@dagster_failures
 def archive_matches_files(
     context: dg.AssetCheckExecutionContext, run_files: RunFilesResource
 ) -> dg.AssetCheckResult:
@@ -68,15 +59,6 @@ def archive_matches_files(
     )
 
 
-@dg.asset_check(
-    asset=drive_archive,
-    name=DRIVE_MATCHES_ARCHIVE,
-    partitions_def=ARCHIVE_PARTITIONS,
-    blocking=True,
-    description="The zip in the archive store (Google Drive, or the local folder) exists and "
-    "has the local zip's md5 and size.",
-)
-@dagster_failures
 def drive_matches_archive(
     context: dg.AssetCheckExecutionContext,
     run_files: RunFilesResource,
@@ -103,15 +85,6 @@ def drive_matches_archive(
     )
 
 
-@dg.asset_check(
-    asset=raw_runs,
-    name=RUNS_COMPLETE,
-    partitions_def=ARCHIVE_PARTITIONS,
-    blocking=True,
-    description="The files match the manifest (names, sha256), no run id twice, every run's "
-    "trace root and parent present, all on the root's day (ERROR); runs still pending (WARN).",
-)
-@dagster_failures
 def runs_complete(
     context: dg.AssetCheckExecutionContext, run_files: RunFilesResource
 ) -> dg.AssetCheckResult:
@@ -133,4 +106,40 @@ def runs_complete(
     )
 
 
-ALL_CHECKS = [files_match_db, archive_matches_files, drive_matches_archive, runs_complete]
+def build_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
+    """The four checks, on the partitions `settings` say (read once, passed down)."""
+    partitions = build_partitions(settings)
+    return [
+        dg.asset_check(
+            asset=DB_RUNS,
+            name=FILES_MATCH_DB,
+            partitions_def=partitions,
+            blocking=True,
+            description="Every run file has an equal row in `runs` and every row a file "
+            "(NUL rule applied).",
+        )(dagster_failures(files_match_db)),
+        dg.asset_check(
+            asset=RUN_ARCHIVE,
+            name=ARCHIVE_MATCHES_FILES,
+            partitions_def=partitions,
+            blocking=True,
+            description="The zip holds exactly the partition's files, byte for byte.",
+        )(dagster_failures(archive_matches_files)),
+        dg.asset_check(
+            asset=DRIVE_ARCHIVE,
+            name=DRIVE_MATCHES_ARCHIVE,
+            partitions_def=partitions,
+            blocking=True,
+            description="The zip in the archive store (Google Drive, or the local folder) exists "
+            "and has the local zip's md5 and size.",
+        )(dagster_failures(drive_matches_archive)),
+        dg.asset_check(
+            asset=RAW_RUNS,
+            name=RUNS_COMPLETE,
+            partitions_def=partitions,
+            blocking=True,
+            description="The files match the manifest (names, sha256), no run id twice, every "
+            "run's trace root and parent present, all on the root's day (ERROR); runs still "
+            "pending (WARN).",
+        )(dagster_failures(runs_complete)),
+    ]

@@ -2,13 +2,11 @@
 
 import dagster as dg
 
-from lse_assets.defs import assets
-
-ALL_ASSETS = [assets.raw_runs, assets.run_archive, assets.drive_archive, assets.db_runs]
+from lse_assets.defs.assets import ASSET_KEYS
 
 archive_day_job = dg.define_asset_job(
     "archive_day",
-    selection=dg.AssetSelection.assets(*ALL_ASSETS),
+    selection=dg.AssetSelection.assets(*ASSET_KEYS),
     description="Fetch, zip, upload and load one (day, project) partition, with its checks.",
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from lse_assets.core.partition import DATE, PROJECT, Partition
-from lse_assets.settings import Settings, load_settings
+from lse_assets.settings import Settings
 
 
 def build_partitions(settings: Settings) -> dg.MultiPartitionsDefinition:
@@ -17,9 +17,6 @@ def build_partitions(settings: Settings) -> dg.MultiPartitionsDefinition:
             PROJECT: dg.StaticPartitionsDefinition(settings.projects),
         }
     )
-
-
-ARCHIVE_PARTITIONS = build_partitions(load_settings())
 
 
 def partition_key(partition: Partition) -> dg.MultiPartitionKey:

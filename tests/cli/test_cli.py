@@ -236,7 +236,8 @@ def test_a_dotenv_in_the_working_directory_is_read_and_the_environment_wins(tmp_
         [
             sys.executable,
             "-c",
-            "from lse_assets.defs.partitions import ARCHIVE_PARTITIONS as p;"
+            "import dagster as dg; from lse_assets.definitions import defs;"
+            "p = defs().resolve_asset_graph().get(dg.AssetKey('raw_runs')).partitions_def;"
             "print(p.get_partitions_def_for_dimension('project').get_partition_keys())",
         ],
         env={k: v for k, v in os.environ.items() if not k.startswith("LSE_")},

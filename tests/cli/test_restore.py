@@ -14,8 +14,8 @@ from lse_assets.core import runfiles
 from lse_assets.core.partition import Partition
 from lse_assets.core.restore import restore
 from lse_assets.core.runfiles import PartitionPaths
-from lse_assets.defs.assets import db_runs
-from lse_assets.defs.checks import files_match_db
+from lse_assets.defs.assets import DB_RUNS, build_assets
+from lse_assets.defs.checks import FILES_MATCH_DB, build_checks
 from lse_assets.defs.partitions import partition_key
 from lse_assets.settings import load_settings
 from resources.langsmith.sample import SampleLangSmithResource
@@ -160,7 +160,14 @@ def test_predecessor_zips_restore_to_a_partition_that_loads_and_verifies(
     assert "100" in pages
 
     loaded = dg.materialize(
-        [db_runs, files_match_db],
+        [
+            *(a for a in build_assets(load_settings()) if a.key == dg.AssetKey(DB_RUNS)),
+            *(
+                c
+                for c in build_checks(load_settings())
+                if FILES_MATCH_DB in {k.name for k in c.check_keys}
+            ),
+        ],
         partition_key=partition_key(Partition(project=PROJECT_B, day=DAY)),
         resources=local_resources(tmp_path, postgres),
         instance=dg.DagsterInstance.ephemeral(),

@@ -7,7 +7,7 @@ import time
 
 import dagster as dg
 
-from lse_assets.defs.checks import files_match_db
+from lse_assets.defs.checks import CHECK_KEYS, FILES_MATCH_DB
 from lse_assets.defs.sensors.check_failures import build_check_failure_sensor
 from resources.notifier import NotifierError, WebhookNotifier
 from tests.fakes.webhook import webhook_receiver
@@ -18,7 +18,7 @@ DEADLINE = 1.0
 
 
 def test_a_backlog_over_a_slow_webhook_is_sent_over_several_ticks_each_once():
-    key = next(iter(files_match_db.check_keys))
+    key = next(key for key in CHECK_KEYS if key.name == FILES_MATCH_DB)
     sensor = build_check_failure_sensor(check_keys=[key], tick_budget_seconds=BUDGET)
     with dg.instance_for_test() as instance, webhook_receiver() as receiver:
         for number in range(1, BACKLOG + 1):

@@ -12,10 +12,12 @@ from datetime import date
 import dagster as dg
 
 from lse_assets.core.runfiles import RUNS_DIR, PartitionPaths
-from lse_assets.definitions import defs
+from lse_assets.definitions import defs as code_location
 from tests.conftest import PROJECT_A, PROJECT_B
 from tests.defs.test_archive_integrity import _without_entry
 from tests.fakes.helpers import check_results, local_resources, materialize
+
+defs = code_location()  # as Dagster loads it: the settings are read now
 
 RUNNING = "RUNNING"
 

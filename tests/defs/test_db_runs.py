@@ -249,8 +249,9 @@ def test_a_project_and_day_lookup_uses_an_index_on_one_month(postgres):
 
 
 def test_the_sensor_and_resources_are_wired_in_the_code_location():
-    from lse_assets.definitions import defs
+    from lse_assets.definitions import defs as code_location
 
+    defs = code_location()
     dg.Definitions.validate_loadable(defs)
     repository = defs.get_repository_def()
     assert "check_failure_alerts" in {sensor.name for sensor in repository.sensor_defs}

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from lse_assets.definitions import defs
+from lse_assets.definitions import defs as code_location
+
+defs = code_location()  # as Dagster loads it: the settings are read now
 
 
 def test_definitions_load():
@@ -60,7 +62,7 @@ def test_api_bound_assets_retry_with_exponential_backoff_by_default():
     # The suite runs with LSE_STEP_RETRIES=0 (conftest): load the code location as users do.
     code = (
         "import dagster as dg; from lse_assets.definitions import defs\n"
-        "g = defs.resolve_asset_graph()\n"
+        "g = defs().resolve_asset_graph()\n"
         "keys = ('raw_runs', 'drive_archive')\n"
         "ps = [g.get(dg.AssetKey(k)).assets_def.op.retry_policy for k in keys]\n"
         "print([(p.max_retries, p.backoff.value) for p in ps])"
@@ -74,7 +76,7 @@ def test_api_bound_assets_retry_with_exponential_backoff_by_default():
 
 def test_assets_sit_in_their_group_with_owners_and_tags_from_the_settings():
     from lse_assets.definitions import in_group
-    from lse_assets.defs.jobs import ALL_ASSETS
+    from lse_assets.defs.assets import build_assets
     from lse_assets.settings import Settings
 
     graph = defs.resolve_asset_graph()
@@ -82,12 +84,12 @@ def test_assets_sit_in_their_group_with_owners_and_tags_from_the_settings():
         "langsmith_archive"
     }
     configured = Settings(asset_owners="data@example.com,team:platform", asset_tags="tier=gold")
-    for asset in in_group(configured, ALL_ASSETS):
+    for asset in in_group(configured, build_assets(configured)):
         (spec,) = asset.specs
         assert spec.group_name == "langsmith_archive"
         assert spec.owners == ["data@example.com", "team:platform"]
         assert spec.tags["tier"] == "gold"
-    for spec in (s for a in in_group(Settings(), ALL_ASSETS) for s in a.specs):
+    for spec in (s for a in in_group(Settings(), build_assets(Settings())) for s in a.specs):
         assert spec.owners == [] and "tier" not in spec.tags
 
 

@@ -15,7 +15,7 @@ from dagster._daemon.sensor import execute_sensor_iteration
 from dagster_shared.serdes import serialize_value
 
 from lse_assets.core import redaction
-from lse_assets.defs.checks import files_match_db
+from lse_assets.defs.checks import CHECK_KEYS, FILES_MATCH_DB
 from resources.notifier import WebhookNotifier
 from resources.postgres.resource import PostgresResource
 from tests.conftest import PROJECT_A
@@ -107,7 +107,7 @@ def test_a_webhook_url_without_a_scheme_leaks_nothing_into_sensor_ticks(
     tmp_path, monkeypatch, capfd, caplog
 ):
     monkeypatch.setenv("LSE_ALERT_WEBHOOK_URL", BAD_WEBHOOK_URL)
-    key = next(iter(files_match_db.check_keys))
+    key = next(key for key in CHECK_KEYS if key.name == FILES_MATCH_DB)
     home = tmp_path / "dagster"
     home.mkdir()
     with dg.instance_for_test(temp_dir=str(home)) as instance:

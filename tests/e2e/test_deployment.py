@@ -25,8 +25,10 @@ from dagster._core.instance.ref import InstanceRef
 
 from lse_assets.cli.dagster_api import FINISHED_BACKFILL, FINISHED_RUN, DagsterApi
 from lse_assets.core.partition import Partition
-from lse_assets.definitions import defs
+from lse_assets.definitions import defs as code_location
 from tests.fakes.webhook import WebhookReceiver, webhook_receiver
+
+defs = code_location()  # as Dagster loads it: the settings are read now
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -6,9 +6,11 @@ from pathlib import Path
 import dagster as dg
 
 from lse_assets.core.partition import Partition
-from lse_assets.defs.checks import ALL_CHECKS
-from lse_assets.defs.jobs import ALL_ASSETS, verify_day_job
+from lse_assets.defs.assets import build_assets
+from lse_assets.defs.checks import build_checks
+from lse_assets.defs.jobs import verify_day_job
 from lse_assets.defs.partitions import partition_key
+from lse_assets.settings import load_settings
 from resources.data_dir import RunFilesResource
 from resources.drive.local_folder import LocalFolderDriveResource
 from resources.langsmith.sample import SampleLangSmithResource
@@ -36,15 +38,17 @@ def materialize(
     """All four assets and their checks for one partition, or (`only_checks`) just the checks."""
     partition = Partition(project=project, day=day)
     instance = instance or dg.DagsterInstance.ephemeral()
+    settings = load_settings()
+    assets, checks = build_assets(settings), build_checks(settings)
     if only_checks:
         defs = dg.Definitions(
-            assets=ALL_ASSETS, asset_checks=ALL_CHECKS, resources=resources, jobs=[verify_day_job]
+            assets=assets, asset_checks=checks, resources=resources, jobs=[verify_day_job]
         )
         return defs.resolve_job_def(verify_day_job.name).execute_in_process(
             tags=partition.run_tags, instance=instance, raise_on_error=False
         )
     return dg.materialize(
-        [*ALL_ASSETS, *ALL_CHECKS],
+        [*assets, *checks],
         partition_key=partition_key(partition),
         resources=resources,
         instance=instance,

@@ -27,7 +27,7 @@ from dagster._core.storage.asset_check_execution_record import (
 
 from lse_assets.core import alerting, findings
 from lse_assets.core.alerting import AlertCursor, Candidate, CheckFailure
-from lse_assets.defs.checks import ALL_CHECKS
+from lse_assets.defs.checks import CHECK_KEYS
 from resources.notifier import WebhookNotifier
 
 CHECK_FAILURE_ALERTS = "check_failure_alerts"
@@ -43,7 +43,7 @@ def _our_check_keys(context: dg.SensorEvaluationContext) -> list[dg.AssetCheckKe
     repository = context.repository_def
     if repository is not None:
         return sorted(repository.asset_graph.asset_check_keys, key=str)
-    return [key for check in ALL_CHECKS for key in check.check_keys]
+    return list(CHECK_KEYS)
 
 
 def _records_after(

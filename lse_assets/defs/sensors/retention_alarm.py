@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime
 import dagster as dg
 
 from lse_assets.core import retention
-from lse_assets.defs.checks import ALL_CHECKS
-from lse_assets.defs.jobs import ALL_ASSETS
+from lse_assets.defs.assets import build_assets
+from lse_assets.defs.checks import build_checks
 from lse_assets.defs.status import partition_statuses
 from lse_assets.settings import Settings
 from resources.notifier import NotifierError, WebhookNotifier
@@ -27,6 +27,8 @@ def _utc_today() -> date:
 def build_retention_alarm(
     settings: Settings, dagster_url: str | None, today: Callable[[], date] = _utc_today
 ) -> dg.SensorDefinition:
+    assets, checks = build_assets(settings), build_checks(settings)
+
     @dg.sensor(
         name=RETENTION_ALARM,
         minimum_interval_seconds=3600,
@@ -45,7 +47,7 @@ def build_retention_alarm(
     ) -> dg.SkipReason:
         now = today()
         watched = retention.watched_partitions(settings, now)
-        statuses = partition_statuses(context.instance, ALL_ASSETS, ALL_CHECKS, watched)
+        statuses = partition_statuses(context.instance, assets, checks, watched)
         risks = retention.at_risk(statuses, settings, now)
         announced = set(json.loads(context.cursor or "[]"))
         fresh = [r for r in risks if not retention.announcement_keys([r]) <= announced]
