@@ -2,8 +2,8 @@
 
 LangSmith deletes a base-tier day `retention_days` after it; from `retention_warn_days`
 on, a day that is not archived (or whose last attempt failed) is at risk, and after the
-deadline it is lost for good. This module only decides; the sensor in automation.py asks
-the instance and sends.
+deadline it is lost for good. This module only decides; the sensor
+(defs/sensors/retention_alarm.py) asks the instance and sends.
 """
 
 from __future__ import annotations
