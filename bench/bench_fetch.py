@@ -5,13 +5,13 @@ request floor of each day profile, and its peak memory.
     .venv/bin/python -m bench.bench_fetch --skip-rss --skip-predecessor   # profiles only
 
 Every fetch goes through the real `langsmith` SDK to the fake LangSmith server
-(tests/fake_langsmith.py), which runs in its own process and enforces LangSmith's documented
+(tests/fakes/fake_langsmith.py), which runs in its own process and enforces LangSmith's documented
 per-key limit of 15 requests per 10 s. To keep the benchmark short the time axis is
 compressed (`--scale` for the predecessor comparison, `--profile-scale` for the profiles):
 the window becomes 10 s / scale, sleeps and Retry-After shrink alike. Request counts do not
 depend on the scale.
 
-1. Predecessor: our fetch and the predecessor's algorithm (notes/predecessor.md: list the
+1. Predecessor: our fetch and the predecessor's algorithm (docs/drive.md, "Restore": list the
    day's roots, then per trace one query and one feedback call, each after a fixed 1 s sleep,
    Retry-After ignored) on one day (~2,000 traces, ~20,000 runs, feedback on every 10th run).
 2. Profiles (issue 12): 20,000 runs of ~5 KB, 30,000 small runs, and 20,000 runs of which
@@ -42,21 +42,21 @@ from typing import Any, TypeVar
 
 import langsmith
 
-from resources.langsmith import LangSmithResource
-from resources.langsmith_day import ALL_SELECTS
+from resources.langsmith.paging import ALL_SELECTS
+from resources.langsmith.resource import LangSmithResource
 
 T = TypeVar("T")
 KEY = "lsv2_bench_key"
 PROJECT = "bench-project"
 DAY = date(2025, 9, 13)
-REAL_LIMIT = (15, 10.0)  # requests per seconds, per API key (notes/langsmith.md)
+REAL_LIMIT = (15, 10.0)  # requests per seconds, per API key (docs/langsmith.md)
 PREDECESSOR_SLEEP = 1.0  # seconds, before each per-trace query and each feedback call
 PREDECESSOR_ATTEMPTS = 50
 
 
 # ---- the fake server, in its own process --------------------------------------------------
 def _serve(spec: dict[str, Any], conn: Any) -> None:
-    from tests.fake_langsmith import DayMaker, FakeLangSmith
+    from tests.fakes.fake_langsmith import DayMaker, FakeLangSmith
 
     fake = FakeLangSmith(api_key=KEY, rate_limit=spec["rate_limit"])
     maker = DayMaker(fake.add_project(PROJECT), seed=42, payload_bytes=spec["payload"])
@@ -209,7 +209,7 @@ def timed(server: FakeProcess, fetch: Callable[[str, float], Any], scale: float)
 # ---- peak memory of a large day -----------------------------------------------------------
 def rss_child(url: str, write: bool, paging: str) -> None:
     """Fetch the whole day (and write it, if `write`); print peak RSS before and after."""
-    from lse_assets import jsondoc, runfiles
+    from lse_assets.core import jsondoc, runfiles
 
     api = LangSmithResource(api_key=KEY, endpoint=url, **(FIXED_200 if paging == "200" else {}))
     before = peak_kb(reset=True)

@@ -28,10 +28,10 @@ from psycopg.types.json import Jsonb
 
 from bench.common import CACHE, child_peak_rss, fresh_database, peak_rss_mib, settle, timed
 from bench.rundata import DAY, write_partition
-from lse_assets import dbrows, jsondoc, runfiles
-from lse_assets.runfiles import PartitionPaths
-from resources.postgres import PostgresResource, normalize_url
-from resources.runs_partitions import next_month
+from lse_assets.core import dbrows, jsondoc, runfiles
+from lse_assets.core.runfiles import PartitionPaths
+from resources.postgres.monthly_tables import next_month
+from resources.postgres.resource import PostgresResource, normalize_url
 
 BATCH = 100
 _COLUMNS = "run_id, project, run_date, data"

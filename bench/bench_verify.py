@@ -3,7 +3,7 @@
     python -m bench.bench_verify                  # 20,000 runs
     python -m bench.bench_verify --runs 100000    # the size
 
-- ours: what the check does (lse_assets.checks.files_match_db without Dagster around it):
+- ours: what the check does (lse_assets.defs.checks.files_match_db without Dagster around it):
   the partition's files and its rows streamed in run-id order, each file parsed and the
   NUL rule applied, each document compared with its row, trace ids tallied;
 - baseline: every file read once, then every row streamed once through the same query
@@ -20,9 +20,9 @@ from pathlib import Path
 from bench.bench_load import our_load
 from bench.common import CACHE, child_peak_rss, fresh_database, peak_rss_mib, settle, timed
 from bench.rundata import write_partition
-from lse_assets import runfiles, verify
-from lse_assets.runfiles import PartitionPaths
-from resources.postgres import PostgresResource, normalize_url
+from lse_assets.core import runfiles, verify
+from lse_assets.core.runfiles import PartitionPaths
+from resources.postgres.resource import PostgresResource, normalize_url
 
 
 def ours(postgres: PostgresResource, paths: PartitionPaths) -> verify.VerifyReport:

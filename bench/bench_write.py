@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import timed
-from lse_assets import durable, jsondoc, runfiles
-from lse_assets.runfiles import PartitionPaths
-from resources.sample_langsmith import SampleLangSmithResource
+from lse_assets.core import durable, jsondoc, runfiles
+from lse_assets.core.runfiles import PartitionPaths
+from resources.langsmith.sample import SampleLangSmithResource
 
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 DAY = runfiles.date(2025, 9, 13)

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from resources import embedded_postgres
+from resources.postgres import embedded as embedded_postgres
 
 CACHE = Path(tempfile.gettempdir()) / "lse-db-bench"  # generated runs, reused across runs
 

@@ -15,9 +15,9 @@ import uuid
 from datetime import date
 from pathlib import Path
 
-from lse_assets import jsondoc, runfiles
-from lse_assets.runfiles import PartitionPaths
-from resources.sample_langsmith import SampleLangSmithResource
+from lse_assets.core import jsondoc, runfiles
+from lse_assets.core.runfiles import PartitionPaths
+from resources.langsmith.sample import SampleLangSmithResource
 
 DAY = date(2025, 9, 13)
 PROJECT = "bench-project"

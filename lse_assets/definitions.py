@@ -7,21 +7,22 @@ from __future__ import annotations
 
 import dagster as dg
 
-from lse_assets.alerts import build_check_failure_sensor
-from lse_assets.automation import build_schedules
-from lse_assets.checks import ALL_CHECKS
-from lse_assets.jobs import ALL_ASSETS, archive_day_job, verify_day_job
-from lse_assets.retention_alarm import build_retention_alarm
+from lse_assets.defs.assets import build_assets
+from lse_assets.defs.checks import build_checks
+from lse_assets.defs.jobs import archive_day_job, verify_day_job
+from lse_assets.defs.schedules import build_schedules
+from lse_assets.defs.sensors.check_failures import build_check_failure_sensor
+from lse_assets.defs.sensors.retention_alarm import build_retention_alarm
 from lse_assets.settings import ASSET_GROUP, Settings, load_settings
-from resources.archive_store import ArchiveStoreResource
-from resources.google_drive import GoogleDriveResource
-from resources.langsmith import LangSmithResource, MissingLangSmithKeyResource
-from resources.local_drive import LocalFolderDriveResource
+from resources.data_dir import RunFilesResource
+from resources.drive.archive_store import ArchiveStoreResource
+from resources.drive.local_folder import LocalFolderDriveResource
+from resources.drive.resource import GoogleDriveResource
+from resources.langsmith.resource import LangSmithResource, MissingLangSmithKeyResource
+from resources.langsmith.run_source import RunSourceResource
+from resources.langsmith.sample import SampleLangSmithResource
 from resources.notifier import WebhookNotifier
-from resources.postgres import PostgresResource
-from resources.run_files import RunFilesResource
-from resources.run_source import RunSourceResource
-from resources.sample_langsmith import SampleLangSmithResource
+from resources.postgres.resource import PostgresResource
 
 
 def _secret(settings: Settings, name: str, unset: object = None) -> object:
@@ -90,21 +91,29 @@ def in_group(settings: Settings, assets: list[dg.AssetsDefinition]) -> list[dg.A
     )
 
 
-_settings = load_settings()
+def build_defs(settings: Settings) -> dg.Definitions:
+    """Everything of the code location, from one Settings object read by the caller."""
+    assets, checks = build_assets(settings), build_checks(settings)
+    return dg.Definitions(
+        assets=in_group(settings, assets),
+        asset_checks=checks,
+        jobs=[archive_day_job, verify_day_job],
+        schedules=build_schedules(settings),
+        sensors=[
+            build_check_failure_sensor(
+                include_warnings=settings.alert_warnings, dagster_url=settings.dagster_url
+            ),
+            build_retention_alarm(settings, dagster_url=settings.dagster_url),
+        ],
+        resources=build_resources(settings),
+        # A partition's steps are I/O-bound and stream; one process per run (not per step)
+        # saves seconds of start-up per step and a Python interpreter's memory per step.
+        executor=dg.in_process_executor,
+    )
 
-defs = dg.Definitions(
-    assets=in_group(_settings, ALL_ASSETS),
-    asset_checks=ALL_CHECKS,
-    jobs=[archive_day_job, verify_day_job],
-    schedules=build_schedules(_settings),
-    sensors=[
-        build_check_failure_sensor(
-            include_warnings=_settings.alert_warnings, dagster_url=_settings.dagster_url
-        ),
-        build_retention_alarm(_settings, dagster_url=_settings.dagster_url),
-    ],
-    resources=build_resources(_settings),
-    # A partition's steps are I/O-bound and stream; one process per run (not per step) saves
-    # seconds of start-up per step and a Python interpreter's memory per step.
-    executor=dg.in_process_executor,
-)
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location as Dagster loads it (`-m lse_assets.definitions`): the settings are
+    read when Dagster loads it, not when this module is imported."""
+    return build_defs(load_settings())

@@ -26,8 +26,9 @@ from dotenv import load_dotenv
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-from resources.langsmith_day import DEFAULT_PAGE_BYTES
-
+# A page of runs read from LangSmith is cut at this many bytes (the resource and the
+# paging code default to it; LSE_FETCH_PAGE_BYTES overrides it).
+DEFAULT_PAGE_BYTES = 64 * 1024 * 1024
 DEFAULT_PROJECT = "default"  # LangSmith's own name for the project of untagged traces
 DEFAULT_HISTORY_DAYS = 14  # LangSmith base-tier retention: older days cannot be fetched
 ENV_FILE = ".env"  # in the working directory, as Dagster's own commands read it

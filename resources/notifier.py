@@ -3,7 +3,7 @@
 One verb, `send(message)`, for every alarm of the platform (failed checks, days close to
 LangSmith's retention limit, ...). The webhook URL is a secret (it embeds a token): it
 comes through EnvVar('LSE_ALERT_WEBHOOK_URL'), is checked at setup without being echoed,
-and any error that quotes a part of it is scrubbed (lse_assets.redaction).
+and any error that quotes a part of it is scrubbed (lse_assets.core.redaction).
 
 Each message has a total deadline, all attempts and waits included: a per-read timeout
 alone lets a webhook that answers one byte at a time hold a sensor tick forever, so a
@@ -32,7 +32,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from lse_assets import redaction
+from lse_assets.core import redaction
 
 WEBHOOK_VARIABLE = "LSE_ALERT_WEBHOOK_URL"
 

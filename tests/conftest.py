@@ -1,12 +1,21 @@
 """Shared fixtures: a real embedded Postgres per test session, temporary LSE homes, runners.
 
-The environment is fixed before any lse_assets import, because partitions are built from
-it at import time (as `dagster dev` would).
+The environment is fixed before any test reads the settings: nothing reads them at import
+(lse_assets/settings.py is read when a command, a test or Dagster's loader asks).
 """
 
+import logging
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from resources.postgres import embedded as embedded_postgres
+from resources.postgres.resource import PostgresResource
 
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="lse-tests-"))
 os.environ.update(
@@ -32,16 +41,6 @@ for _name in (
     "LSE_PROFILE",
 ):
     os.environ[_name] = ""
-
-import logging  # noqa: E402
-import shutil  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-
-import pytest  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-
-from resources import embedded_postgres  # noqa: E402
-from resources.postgres import PostgresResource  # noqa: E402
 
 PROJECT_A = "proj-a"
 PROJECT_B = "Team B/ünïcode's"

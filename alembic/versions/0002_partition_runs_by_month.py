@@ -8,7 +8,7 @@ as a table. Monthly (not daily) keeps the partition count in the hundreds after 
 A unique key on a partitioned table must contain the partition column, so the primary
 key becomes (run_id, run_date). run_date is derived from the run's own document (CHECK
 below), so a run id still has exactly one run_date; the load removes a run id from the
-other projects of that day before copying it in (resources/postgres.py).
+other projects of that day before copying it in (resources/postgres/resource.py).
 
 `trace_id` becomes a stored generated column, `(data->>'trace_id')::uuid`: the database
 derives it from the document, so it cannot disagree with it (an explicit value is
@@ -17,7 +17,7 @@ parse each document on the client just to send the column the server can read it
 The other CHECKs of 0001 stay as they were.
 
 Partitions are named runs_YYYY_MM and hold [first of month, first of next month). The
-load creates the month it needs (resources/runs_partitions.py); this migration creates
+load creates the month it needs (resources/postgres/monthly_tables.py); this migration creates
 those that the existing rows need. There is deliberately no DEFAULT partition: a row
 without its month fails loudly instead of piling up where pruning cannot see it.
 

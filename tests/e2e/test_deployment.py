@@ -23,10 +23,12 @@ import requests
 import sqlalchemy as sa
 from dagster._core.instance.ref import InstanceRef
 
-from lse_assets.dagster_api import FINISHED_BACKFILL, FINISHED_RUN, DagsterApi
-from lse_assets.definitions import defs
-from lse_assets.partitions import Partition
-from tests.webhook import WebhookReceiver, webhook_receiver
+from lse_assets.cli.dagster_api import FINISHED_BACKFILL, FINISHED_RUN, DagsterApi
+from lse_assets.core.partition import Partition
+from lse_assets.definitions import defs as code_location
+from tests.fakes.webhook import WebhookReceiver, webhook_receiver
+
+defs = code_location()  # as Dagster loads it: the settings are read now
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -204,7 +206,7 @@ def _sensor_ticks_after(api: DagsterApi, sensor: str, after: float) -> list[dict
 
 
 def _partition_key(partition: Partition) -> str:
-    return partition.run_tags["dagster/partition"]
+    return partition.label
 
 
 def test_backfill_through_graphql_archives_every_partition(deployment, instance):

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from lse_assets.dagster_api import FINISHED_RUN, DagsterApi
-from lse_assets.runner import LOCATION, REPOSITORY
+from lse_assets.cli.dagster_api import FINISHED_RUN, DagsterApi
+from lse_assets.cli.runner import LOCATION, REPOSITORY
+from tests.cli.test_cli import run_lse
 from tests.e2e.test_deployment import _free_port, _wait_for
-from tests.test_cli import run_lse
 
 _RUNS = """
 query { runsOrError(limit: 50) { ... on Runs { results {

@@ -1,0 +1,57 @@
+"""`lse demo`: archive days x sample projects through Dagster and print what happened."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import dagster as dg
+from rich.console import Console
+from rich.table import Table
+
+from lse_assets.cli.runner import PartitionRun, run_partitions
+from lse_assets.core.partition import Partition
+from lse_assets.definitions import build_defs
+from lse_assets.defs.jobs import archive_day_job
+from lse_assets.settings import load_settings
+
+NUMBERS = ("runs", "traces", "zip bytes")
+
+
+def _row(run: PartitionRun) -> list[str]:
+    raw, zipped, drive = (
+        run.metadata.get(asset, {}) for asset in ("raw_runs", "run_archive", "drive_archive")
+    )
+    if not run.success:
+        checks = "RUN FAILED"
+    elif run.checks_passed:
+        checks = f"{len(run.checks)} passed"
+    else:
+        checks = "FAILED: " + ", ".join(name for name, ok in run.checks.items() if not ok)
+    return [
+        run.partition.label,
+        str(raw.get("runs", "-")),
+        str(raw.get("traces", "-")),
+        str(zipped.get("bytes", "-")),
+        str(drive.get("action", "-")),
+        checks,
+    ]
+
+
+def run_demo(days: list[date], echo: Callable[[str], None] | None = None) -> bool:
+    """Archive every (day, sample project); return True if any run or check failed."""
+    console = Console()
+    settings = load_settings()
+    defs = build_defs(settings)
+    partitions = [Partition(project, day) for day in days for project in settings.projects]
+    table = Table(title="LSE demo: sample LangSmith runs archived through Dagster")
+    for column in ("partition", *NUMBERS, "archive", "checks"):
+        table.add_column(column, justify="right" if column in NUMBERS else "left")
+    failed = False
+    instance = dg.DagsterInstance.get()
+    for run in run_partitions(defs, archive_day_job.name, partitions, instance, echo):
+        console.print(f"archived {run.partition.label}")
+        table.add_row(*_row(run))
+        failed = failed or not (run.success and run.checks_passed)
+    console.print(table)
+    return failed

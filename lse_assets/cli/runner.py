@@ -1,0 +1,131 @@
+"""Run a job of the code location for partitions on the persistent instance, as `lse` does.
+
+Runs go through Dagster, one per partition, and are first-class: each carries the code
+location's origin (the location `lse ui` serves), so it shows on the UI's Overview
+timeline and can be re-executed from the UI. Dagster's logs go to the run (the event log);
+the terminal shows them only when asked (`--verbose`), read back from the run's event log.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+
+# Private, and only here: the public dg.execute_job cannot give a run the code location's
+# remote origin, which is what lets the UI show and re-execute a run made by `lse`.
+from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
+from dagster._core.execution.api import execute_run
+from dagster._core.remote_origin import InProcessCodeLocationOrigin, RemoteRepositoryOrigin
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+
+from lse_assets.core.partition import Partition
+
+# The code location as `lse ui` (`dagster dev -m MODULE`) and workspace.yaml name it: the
+# module, which is also the name Dagster gives a location loaded with `-m` and no name.
+MODULE = "lse_assets.definitions"
+LOCATION = MODULE
+REPOSITORY = "__repository__"  # the repository Dagster makes of a module's `Definitions`
+
+
+# Nothing Dagster logs reaches the terminal by itself; the run's event log keeps it all.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+def run_log(instance: dg.DagsterInstance, run_id: str) -> Iterator[str]:
+    """The run's log as the UI shows it: time, level, step, message (for `--verbose`)."""
+    for entry in instance.all_logs(run_id):
+        if not entry.user_message:
+            continue
+        when = datetime.fromtimestamp(entry.timestamp, UTC).strftime("%H:%M:%S")
+        level = logging.getLevelName(entry.level)
+        yield f"{when} {level:<7} {entry.step_key or '-'}: {entry.user_message}"
+
+
+@dataclass
+class PartitionRun:
+    partition: Partition
+    success: bool
+    run_id: str
+    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checks: dict[str, bool] = field(default_factory=dict)
+    check_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # checks that failed at WARN severity
+    failure: str | None = None  # the first failed step and why, as the UI's run page says
+
+    @property
+    def checks_passed(self) -> bool:
+        return all(self.checks.values())
+
+
+def _summarize(partition: Partition, result: dg.ExecutionResult) -> PartitionRun:
+    run = PartitionRun(partition=partition, success=result.success, run_id=result.run_id)
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        run.metadata[materialization.asset_key.to_user_string()] = {
+            key: value.value for key, value in materialization.metadata.items()
+        }
+    for event in result.get_step_failure_events():
+        data = event.step_failure_data
+        why = (data.user_failure_data and data.user_failure_data.description) or (
+            data.error.message.strip() if data.error else "failed"
+        )
+        run.failure = f"{event.step_key}: {why.splitlines()[0] if why else 'failed'}"
+        break
+    for evaluation in result.get_asset_check_evaluations():
+        # A WARN failure (runs still pending) does not block the day: not a failure here.
+        warned = not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+        run.checks[evaluation.check_name] = evaluation.passed or warned
+        if warned:
+            run.warnings.append(evaluation.check_name)
+        run.check_metadata[evaluation.check_name] = {
+            key: value.value for key, value in evaluation.metadata.items()
+        }
+    return run
+
+
+def _origins(job_name: str) -> tuple[ReconstructableJob, Any]:
+    """The job as a worker of the code location would load it, and its location origin."""
+    cwd = os.getcwd()
+    recon_job = ReconstructableRepository.for_module(MODULE, "defs", cwd).get_reconstructable_job(
+        job_name
+    )
+    location = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(
+            executable_path=sys.executable, module_name=MODULE, working_directory=cwd
+        ),
+        location_name=LOCATION,
+    )
+    remote = RemoteRepositoryOrigin(code_location_origin=location, repository_name=REPOSITORY)
+    return recon_job, remote.get_job_origin(job_name)
+
+
+def run_partitions(
+    defs: dg.Definitions,
+    job_name: str,
+    partitions: Iterable[Partition],
+    instance: dg.DagsterInstance,
+    echo: Callable[[str], None] | None = None,
+) -> Iterator[PartitionRun]:
+    """One run per partition; `echo` receives each run's log lines (`--verbose`)."""
+    job = defs.resolve_job_def(job_name)
+    recon_job, remote_origin = _origins(job_name)
+    for partition in partitions:
+        run = instance.create_run_for_job(
+            job_def=job,
+            run_config=QUIET_CONSOLE,
+            # The tag the UI gives the runs it launches, for the same filters in the Runs list.
+            tags={**job.run_tags, **partition.run_tags, "dagster/code_location": LOCATION},
+            remote_job_origin=remote_origin,
+            job_code_origin=recon_job.get_python_origin(),
+        )
+        result = execute_run(recon_job, run, instance, raise_on_error=False)
+        for line in run_log(instance, run.run_id) if echo else ():
+            echo(line)
+        yield _summarize(partition, result)

@@ -1,0 +1,160 @@
+"""Is a partition's set of run files whole? The logic of the `runs_complete` check.
+
+Errors (the partition is wrong, re-materialize raw_runs):
+- the manifest and the files disagree: a file not listed, a listed file missing, a sha256
+  that differs, a file that is not JSON or not named after the run it holds;
+- a run id held twice;
+- a run whose trace root or parent is not in the partition (a cut trace);
+- a run whose trace root did not start on the partition's day (`dotted_order` prefix);
+- a run the manifest records as vanished (LangSmith stopped returning it) that is not kept.
+Vanished runs themselves are expected after retention, not a finding: the files hold the
+union of what LangSmith returned and what it no longer returns, and that union must be
+whole (docs/archive.md).
+
+Warnings (nothing wrong yet, the day is not final):
+- runs still pending (no `end_time`): the rolling re-export picks them up;
+- roots that ended after the fetch's run window: children they started later are missing
+  (widen `late_child_days`).
+
+Memory: one file at a time, plus each run's id, trace id and parent id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from lse_assets.core import jsondoc, runfiles
+from lse_assets.core.findings import Discrepancies
+from lse_assets.core.runfiles import PartitionPaths
+
+ERROR_KINDS = (
+    "manifest_missing",
+    "unlisted_files",
+    "missing_files",
+    "checksum_mismatches",
+    "unreadable_files",
+    "misnamed_files",
+    "duplicate_run_ids",
+    "missing_roots",
+    "missing_parents",
+    "wrong_day_runs",
+    "vanished_not_kept",
+)
+WARN_KINDS = ("pending_runs", "roots_ending_after_window")
+
+
+@dataclass
+class CompletenessReport:
+    files: int = 0
+    runs: int = 0
+    traces: int = 0
+    found: dict[str, Discrepancies] = field(
+        default_factory=lambda: {kind: Discrepancies() for kind in ERROR_KINDS + WARN_KINDS}
+    )
+
+    @property
+    def errors(self) -> int:
+        return sum(self.found[kind].count for kind in ERROR_KINDS)
+
+    @property
+    def warnings(self) -> int:
+        return sum(self.found[kind].count for kind in WARN_KINDS)
+
+    @property
+    def passed(self) -> bool:
+        return not self.errors and not self.warnings
+
+    def summary(self) -> str:
+        if self.passed:
+            return f"{self.runs} runs in {self.traces} complete traces, matching the manifest"
+        problems = [
+            f"{self.found[kind].count} {kind.replace('_', ' ')}"
+            for kind in ERROR_KINDS + WARN_KINDS
+            if self.found[kind].count
+        ]
+        verdict = (
+            "re-materialize raw_runs for this partition"
+            if self.errors
+            else "not final yet: a later re-export will complete it"
+        )
+        return f"{', '.join(problems)}: {verdict}"
+
+
+def _parent(run: dict[str, Any]) -> str | None:
+    parents = run.get("parent_run_ids")
+    if parents:
+        return parents[-1]  # v2 lists the ancestors root first, so the last is the parent
+    return run.get("parent_run_id")  # v1 shape (old archives)
+
+
+def _moment(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
+    except ValueError:
+        return None
+
+
+def inspect_partition(paths: PartitionPaths) -> CompletenessReport:
+    report = CompletenessReport()
+    found = report.found
+    try:
+        manifest = runfiles.read_manifest(paths)
+    except FileNotFoundError:
+        found["manifest_missing"].add(str(paths.manifest))
+        return report
+    listed: dict[str, str] = dict(manifest.get("files") or {})
+    for run_id in sorted(set(manifest.get("vanished") or {}) - set(listed)):
+        found["vanished_not_kept"].add(run_id)
+    window_end = _moment(((manifest.get("source") or {}).get("query") or {}).get("max_start_time"))
+    day_prefix = paths.day.strftime("%Y%m%d")
+    links: dict[str, tuple[str | None, str | None]] = {}  # run id -> (trace id, parent id)
+
+    names = sorted(os.listdir(paths.runs_dir)) if paths.runs_dir.exists() else []
+    for name in names:
+        report.files += 1
+        stem = name[: -len(".json")] if name.endswith(".json") else None
+        expected = listed.pop(stem, None) if stem else None
+        if expected is None:
+            found["unlisted_files"].add(name)
+        raw = (paths.runs_dir / name).read_bytes()
+        if expected is not None and hashlib.sha256(raw).hexdigest() != expected:
+            found["checksum_mismatches"].add(name)
+        try:
+            run = jsondoc.parse(raw)
+            run_id = run["id"]
+        except (ValueError, TypeError, KeyError):
+            found["unreadable_files"].add(name)
+            continue
+        if run_id != stem:
+            found["misnamed_files"].add(name)
+        if run_id in links:
+            found["duplicate_run_ids"].add(run_id)
+            continue
+        report.runs += 1
+        links[run_id] = (run.get("trace_id"), _parent(run))
+        if not str(run.get("dotted_order", "")).startswith(day_prefix):
+            found["wrong_day_runs"].add(run_id)
+        if run.get("end_time") is None:
+            found["pending_runs"].add(run_id)
+        elif window_end and run.get("trace_id") == run_id:
+            ended = _moment(run["end_time"])
+            if ended and ended.replace(tzinfo=window_end.tzinfo) > window_end:
+                found["roots_ending_after_window"].add(run_id)
+    for stem in sorted(listed):
+        found["missing_files"].add(f"{stem}.json")
+
+    traces: set[str | None] = set()
+    for run_id, (trace_id, parent_id) in links.items():
+        traces.add(trace_id)
+        if trace_id not in links:
+            found["missing_roots"].add(run_id)
+        if parent_id is not None and parent_id not in links:
+            found["missing_parents"].add(run_id)
+    report.traces = len(traces)
+    return report

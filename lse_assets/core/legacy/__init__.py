@@ -1,0 +1,1 @@
+"""Reading the legacy exports (formats) and importing them as partitions (importer)."""

@@ -1,0 +1,71 @@
+"""What the domain needs from the outside world, as types and protocols, free of any SDK.
+
+A run source (LangSmith, or its sample twin) serves a day of runs (DayFetch); an archive
+store (Google Drive, or a local folder) keeps one zip per name (RemoteFile, UpsertResult).
+The resources implement these (resources/langsmith, resources/drive); core code such as
+restore and forget is typed against the protocols, never against a resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+UpsertAction = Literal["created", "updated", "unchanged"]
+
+
+@dataclass
+class DayFetch:
+    """One (project, UTC day): runs streamed one at a time, and where they came from.
+
+    Each run is a JSON-ready dict in LangSmith's v2 run shape, plus `feedback_records`:
+    the run's full feedback records (an empty list when it has none). `source` goes into
+    the partition manifest; it must never hold a secret. `duplicate_runs_dropped` counts
+    byte-identical repeats of a run the source served more than once (final once `runs`
+    is exhausted).
+    """
+
+    source: dict[str, Any]
+    runs: Iterator[dict[str, Any]]
+    duplicate_runs_dropped: int = 0
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    file_id: str
+    name: str
+    size: int
+    md5: str
+    url: str
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    action: UpsertAction
+    file: RemoteFile
+    duplicates: tuple[str, ...] = ()  # ids of other files of the same name (left alone)
+
+
+class RunSource(Protocol):
+    """Every run of every trace whose root started on `day` (UTC), each exactly once."""
+
+    def fetch_day(self, project: str, day: date) -> DayFetch: ...
+
+
+class ArchiveStore(Protocol):
+    """Zips kept at `{root}/{project}/{zip name}`: one file per name, identified by md5."""
+
+    def upsert(self, project: str, local_zip: Path) -> UpsertResult: ...
+
+    def find(self, project: str, name: str) -> RemoteFile | None: ...
+
+    def list_archives(self, project: str) -> list[RemoteFile]: ...
+
+    def download(self, project: str, name: str, destination: Path) -> RemoteFile: ...
+
+    def download_verified(self, project: str, name: str, destination: Path) -> Path | None: ...
+
+    def delete_older_revisions(self, project: str, name: str) -> int: ...

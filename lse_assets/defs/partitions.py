@@ -1,0 +1,28 @@
+"""The partitions: UTC day x LangSmith project, keyed `YYYY-MM-DD|<project>`."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from lse_assets.core.partition import DATE, PROJECT, Partition
+from lse_assets.settings import Settings
+
+
+def build_partitions(settings: Settings) -> dg.MultiPartitionsDefinition:
+    return dg.MultiPartitionsDefinition(
+        {
+            DATE: dg.DailyPartitionsDefinition(
+                start_date=settings.start_date.isoformat(), timezone="UTC", end_offset=0
+            ),
+            PROJECT: dg.StaticPartitionsDefinition(settings.projects),
+        }
+    )
+
+
+def partition_key(partition: Partition) -> dg.MultiPartitionKey:
+    """Dagster's key for a partition (what RunRequest and materialize take)."""
+    return dg.MultiPartitionKey({DATE: partition.day.isoformat(), PROJECT: partition.project})
+
+
+def partition_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> Partition:
+    return Partition.from_key(context.partition_key)

@@ -1,0 +1,1 @@
+"""Sensors, each module named for what it watches."""

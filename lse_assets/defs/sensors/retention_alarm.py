@@ -1,0 +1,68 @@
+"""The retention alarm sensor: asks the instance which watched days are at risk, sends once.
+
+The cursor holds what was announced (partition and state), limited to days still watched;
+a webhook outage leaves it unchanged, so the next tick sends again.
+"""
+
+import json
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+import dagster as dg
+
+from lse_assets.core import retention
+from lse_assets.defs.assets import build_assets
+from lse_assets.defs.checks import build_checks
+from lse_assets.defs.status import partition_statuses
+from lse_assets.settings import Settings
+from resources.notifier import NotifierError, WebhookNotifier
+
+RETENTION_ALARM = "retention_alarm"
+
+
+def _utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+def build_retention_alarm(
+    settings: Settings, dagster_url: str | None, today: Callable[[], date] = _utc_today
+) -> dg.SensorDefinition:
+    assets, checks = build_assets(settings), build_checks(settings)
+
+    @dg.sensor(
+        name=RETENTION_ALARM,
+        minimum_interval_seconds=3600,
+        default_status=(  # stopped in the demo: its unarchived days are no emergency
+            dg.DefaultSensorStatus.RUNNING
+            if settings.automation_starts_running
+            else dg.DefaultSensorStatus.STOPPED
+        ),
+        description=(
+            f"Alerts when a day older than {settings.retention_warn_days} days is not archived "
+            f"(or failed) before LangSmith deletes it at {settings.retention_days} days."
+        ),
+    )
+    def retention_alarm(
+        context: dg.SensorEvaluationContext, notifier: WebhookNotifier
+    ) -> dg.SkipReason:
+        now = today()
+        watched = retention.watched_partitions(settings, now)
+        statuses = partition_statuses(context.instance, assets, checks, watched)
+        risks = retention.at_risk(statuses, settings, now)
+        announced = set(json.loads(context.cursor or "[]"))
+        fresh = [r for r in risks if not retention.announcement_keys([r]) <= announced]
+        if fresh:
+            try:
+                notifier.send(retention.alarm_message(fresh, dagster_url))
+            except NotifierError as error:
+                return dg.SkipReason(f"{len(fresh)} partition(s) at risk, not sent yet: {error}")
+        still_watched = {p.label for p in watched}
+        kept = {key for key in announced if key.split("=", 1)[0] in still_watched}
+        context.update_cursor(json.dumps(sorted(kept | retention.announcement_keys(fresh))))
+        return dg.SkipReason(
+            f"{len(risks)} partition(s) at risk, {len(fresh)} newly announced"
+            if risks
+            else f"all {len(watched)} watched partition(s) archived"
+        )
+
+    return retention_alarm

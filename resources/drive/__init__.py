@@ -1,0 +1,1 @@
+"""Google Drive: the archive store resource, its client, errors and transfers; a local twin."""

@@ -1,0 +1,1 @@
+"""LangSmith: the run source resource, its HTTP API, day paging, retries, and the sample twin."""

@@ -1,0 +1,1 @@
+"""Postgres: the resource, the embedded default server, and the monthly tables of `runs`."""

@@ -1,0 +1,132 @@
+"""`lse forget` end to end: real Dagster runs, the real Postgres, the real Drive client
+against the fake Drive (with revisions), and the `lse` command itself."""
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from datetime import date
+
+import pytest
+
+from lse_assets.core import forget, tombstones
+from lse_assets.core.runfiles import PartitionPaths
+from resources.langsmith.sample import SampleLangSmithResource
+from tests.conftest import PROJECT_A
+from tests.fakes.fake_drive import FakeDrive
+from tests.fakes.fake_drive_auth import authorized_user_file, drive_resource
+from tests.fakes.helpers import asset_metadata, check_results, local_resources, materialize
+
+DAY = date(2025, 9, 13)
+
+
+@pytest.fixture
+def fake():
+    with FakeDrive() as drive:
+        yield drive
+
+
+def _all_passed(result) -> bool:
+    return result.success and all(c.passed for c in check_results(result).values())
+
+
+def _victims(paths: PartitionPaths) -> tuple[str, str, set[str]]:
+    """A trace to forget, a run with children in another trace, and what both remove."""
+    runs = [json.loads(p.read_text()) for p in paths.runs_dir.iterdir()]
+    roots = sorted(r["id"] for r in runs if r["id"] == r["trace_id"])
+    trace = roots[0]
+    parents = {r["parent_run_ids"][-1] for r in runs if r.get("parent_run_ids")}
+    run = next(
+        r for r in runs if r["id"] in parents and r["trace_id"] != trace and r["id"] not in roots
+    )
+    gone = {r["id"] for r in runs if r["trace_id"] == trace} | {
+        r["id"]
+        for r in runs
+        if r["id"] == run["id"] or run["id"] in (r.get("parent_run_ids") or [])
+    }
+    return trace, run["id"], gone
+
+
+def _in_zip(path) -> set[str]:
+    with zipfile.ZipFile(path) as archive:
+        return {n[5:-5] for n in archive.namelist() if n.startswith("runs/")}
+
+
+def test_forget_removes_runs_from_every_copy_and_drive_history_and_they_stay_gone(
+    tmp_path, postgres, fake
+):
+    root = fake.add("LSE archives", None)
+    drive = drive_resource(fake, authorized_user_file(tmp_path, fake), root)
+    resources = {**local_resources(tmp_path, postgres), "drive": drive}
+    assert _all_passed(materialize(PROJECT_A, DAY, resources))
+    later = SampleLangSmithResource(late_feedback=True)  # a second revision in Drive
+    assert _all_passed(materialize(PROJECT_A, DAY, {**resources, "langsmith": later}))
+    paths = PartitionPaths(tmp_path / "data", PROJECT_A, DAY)
+    stored = next(f for f in fake.files.values() if f.name == paths.zip_name)
+    assert len(stored.revisions) == 2
+    trace, run, gone = _victims(paths)
+    before = {p.stem for p in paths.runs_dir.iterdir()}
+
+    def paths_for(day):
+        return PartitionPaths(tmp_path / "data", PROJECT_A, day)
+
+    dry = forget.forget(
+        PROJECT_A, [run], [trace], paths_for=paths_for, store=drive, rows=postgres, dry_run=True
+    )
+    assert set(dry.days[0].run_ids) == gone and dry.rows == len(gone)
+    assert {p.stem for p in paths.runs_dir.iterdir()} == before
+    assert not tombstones.path_in(paths.project_dir).exists()
+
+    report = forget.forget(
+        PROJECT_A, [run], [trace], paths_for=paths_for, store=drive, rows=postgres
+    )
+
+    kept = before - gone
+    assert report.runs == len(gone) and report.rows == len(gone)
+    assert report.days[0].store_action == "updated" and report.days[0].revisions_deleted == 2
+    assert {p.stem for p in paths.runs_dir.iterdir()} == kept
+    assert set(json.loads(paths.manifest.read_text())["files"]) == kept
+    assert _in_zip(paths.zip_path) == kept
+    assert len(stored.revisions) == 1 and stored.content == paths.zip_path.read_bytes()
+    rows = {str(r[0]) for r in postgres.execute("SELECT run_id FROM runs")}
+    assert rows == kept
+
+    # LangSmith still returns them: the tombstone keeps them out of every copy.
+    again = materialize(PROJECT_A, DAY, {**resources, "langsmith": later})
+    assert _all_passed(again)
+    assert asset_metadata(again, "raw_runs")["forgotten_skipped"] == len(gone)
+    assert {p.stem for p in paths.runs_dir.iterdir()} == kept
+    assert {str(r[0]) for r in postgres.execute("SELECT run_id FROM runs")} == kept
+
+
+def test_lse_forget_command(tmp_path, postgres, postgres_url):
+    assert _all_passed(materialize(PROJECT_A, DAY, local_resources(tmp_path, postgres)))
+    paths = PartitionPaths(tmp_path / "data", PROJECT_A, DAY)
+    trace, _, _ = _victims(paths)
+    trace_runs = {
+        p.stem for p in paths.runs_dir.iterdir() if json.loads(p.read_text())["trace_id"] == trace
+    }
+    env = {**os.environ, "LSE_HOME": str(tmp_path), "LSE_DATABASE_URL": postgres_url}
+    command = [sys.executable, "-m", "lse_assets.cli.main", "forget", "--project", PROJECT_A]
+
+    dry = subprocess.run(
+        [*command, "--trace-id", trace, "--dry-run"], env=env, capture_output=True, text=True
+    )
+    done = subprocess.run([*command, "--trace-id", trace], env=env, capture_output=True, text=True)
+    bad = subprocess.run(
+        [*command, "--run-id", "not-a-uuid"], env=env, capture_output=True, text=True
+    )
+
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert f"would remove {len(trace_runs)} run files and {len(trace_runs)} rows" in dry.stdout
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"removed {len(trace_runs)} run files and {len(trace_runs)} rows" in done.stdout
+    assert all(f"removed {DAY.isoformat()} {run_id}" in done.stdout for run_id in trace_runs)
+    assert not trace_runs & {p.stem for p in paths.runs_dir.iterdir()}
+    assert not trace_runs & _in_zip(tmp_path / "drive" / PROJECT_A / paths.zip_name)
+    assert bad.returncode == 1 and "'not-a-uuid' is not a UUID" in bad.stdout
+    checks = check_results(
+        materialize(PROJECT_A, DAY, local_resources(tmp_path, postgres), only_checks=True)
+    )
+    assert all(check.passed for check in checks.values())

@@ -1,0 +1,149 @@
+"""lse_assets.core.completeness: each way a partition can be incomplete, found and named."""
+
+import json
+import shutil
+from datetime import date
+
+import pytest
+
+from lse_assets.core import completeness, jsondoc, runfiles
+from lse_assets.core.runfiles import PartitionPaths
+from resources.langsmith.sample import SampleLangSmithResource
+
+DAY = date(2025, 9, 13)
+
+
+@pytest.fixture
+def paths(tmp_path) -> PartitionPaths:
+    paths = PartitionPaths(tmp_path, "proj", DAY)
+    fetch = SampleLangSmithResource().fetch_day("proj", DAY)
+    runfiles.write_partition(paths, fetch.runs, fetch.source)
+    return paths
+
+
+def runs_of(paths: PartitionPaths) -> list[dict]:
+    return [json.loads(p.read_bytes()) for p in sorted(paths.runs_dir.iterdir())]
+
+
+def unlist(paths: PartitionPaths, run_id: str) -> None:
+    """Delete a run's file and its manifest entry, as if it had never been fetched."""
+    paths.run_file(run_id).unlink()
+    manifest = runfiles.read_manifest(paths)
+    del manifest["files"][run_id]
+    paths.manifest.write_bytes(jsondoc.canonical_bytes(manifest))
+
+
+def found(paths: PartitionPaths) -> dict[str, int]:
+    report = completeness.inspect_partition(paths)
+    return {kind: d.count for kind, d in report.found.items() if d.count}
+
+
+def test_a_whole_partition_passes(paths):
+    report = completeness.inspect_partition(paths)
+    assert report.passed and report.errors == report.warnings == 0
+    assert report.runs == report.files == len(runs_of(paths))
+    assert report.traces == len({run["trace_id"] for run in runs_of(paths)}) > 10
+
+
+def test_a_missing_file_is_an_error(paths):
+    leaf = next(r for r in runs_of(paths) if r["run_type"] == "LLM")
+    paths.run_file(leaf["id"]).unlink()
+    assert found(paths) == {"missing_files": 1}
+
+
+def test_an_extra_file_is_an_error(paths):
+    shutil.copy(next(paths.runs_dir.iterdir()), paths.runs_dir / "stray.json")
+    assert found(paths) == {"unlisted_files": 1, "misnamed_files": 1, "duplicate_run_ids": 1}
+
+
+def test_a_changed_file_is_an_error(paths):
+    victim = sorted(paths.runs_dir.iterdir())[5]
+    victim.write_bytes(victim.read_bytes().replace(b'"name":"', b'"name":"x', 1))
+    report = completeness.inspect_partition(paths)
+    assert found(paths) == {"checksum_mismatches": 1}
+    assert report.found["checksum_mismatches"].sample == [victim.name]
+
+
+def test_one_run_in_two_files_is_a_duplicate(paths):
+    first, second = sorted(paths.runs_dir.iterdir())[:2]
+    second.write_bytes(first.read_bytes())
+    assert found(paths) == {
+        "checksum_mismatches": 1,
+        "misnamed_files": 1,
+        "duplicate_run_ids": 1,
+    }
+
+
+def test_a_file_that_is_not_a_run_is_an_error(paths):
+    victim = sorted(paths.runs_dir.iterdir())[0]
+    victim.write_bytes(b"{not json")
+    assert found(paths) == {"checksum_mismatches": 1, "unreadable_files": 1}
+
+
+def test_a_missing_parent_is_an_error(paths):
+    runs = runs_of(paths)
+    planner = next(r for r in runs if r["name"] == "planner")
+    children = [r["id"] for r in runs if r["parent_run_ids"][-1:] == [planner["id"]]]
+    unlist(paths, planner["id"])
+    report = completeness.inspect_partition(paths)
+    assert found(paths) == {"missing_parents": len(children)}
+    assert sorted(report.found["missing_parents"].sample) == sorted(children)
+
+
+def test_a_missing_root_cuts_its_trace(paths):
+    runs = runs_of(paths)
+    root = next(r for r in runs if r["is_root"])
+    trace = [r for r in runs if r["trace_id"] == root["id"] and r["id"] != root["id"]]
+    direct = [r for r in trace if r["parent_run_ids"] == [root["id"]]]
+    unlist(paths, root["id"])
+    assert found(paths) == {"missing_roots": len(trace), "missing_parents": len(direct)}
+
+
+def test_a_run_of_another_day_is_an_error(tmp_path):
+    paths = PartitionPaths(tmp_path, "proj", DAY)
+    other = list(SampleLangSmithResource().fetch_day("proj", date(2025, 9, 12)).runs)
+    runfiles.write_partition(paths, other, {})
+    assert found(paths) == {"wrong_day_runs": len(other)}
+
+
+def test_pending_runs_are_only_a_warning(tmp_path):
+    paths = PartitionPaths(tmp_path, "proj", DAY)
+    runs = list(SampleLangSmithResource().fetch_day("proj", DAY).runs)
+    for run in runs[:3]:
+        run["end_time"] = None
+    runfiles.write_partition(paths, runs, {})
+    report = completeness.inspect_partition(paths)
+    assert found(paths) == {"pending_runs": 3}
+    assert report.errors == 0 and not report.passed
+    assert "not final yet" in report.summary()
+
+
+def test_roots_ending_after_the_fetch_window_are_a_warning(tmp_path):
+    paths = PartitionPaths(tmp_path, "proj", DAY)
+    runs = list(SampleLangSmithResource().fetch_day("proj", DAY).runs)
+    late_roots = [r for r in runs if r["is_root"] and r["end_time"] > "2025-09-13T23:00"]
+    source = {"query": {"max_start_time": "2025-09-13T23:00:00Z"}}
+    runfiles.write_partition(paths, runs, source)
+    assert late_roots and found(paths) == {"roots_ending_after_window": len(late_roots)}
+
+
+def test_a_partition_never_fetched_is_an_error(tmp_path):
+    report = completeness.inspect_partition(PartitionPaths(tmp_path, "proj", DAY))
+    assert report.errors == 1 and report.found["manifest_missing"].count == 1
+    assert "re-materialize raw_runs" in report.summary()
+
+
+def test_a_vanished_run_must_be_kept(tmp_path):
+    day = date(2025, 9, 13)
+    paths = PartitionPaths(tmp_path, "p", day)
+    runs = list(SampleLangSmithResource().fetch_day("p", day).runs)
+    runfiles.write_partition(paths, iter(runs), {})
+    runfiles.write_partition(paths, iter(runs[:6]), {})
+    assert completeness.inspect_partition(paths).passed  # vanished runs kept: the union is whole
+
+    manifest = runfiles.read_manifest(paths)
+    manifest["vanished"]["00000000-0000-4000-8000-000000000000"] = "2025-10-01T00:00:00Z"
+    paths.manifest.write_bytes(jsondoc.canonical_bytes(manifest))
+
+    report = completeness.inspect_partition(paths)
+    assert report.found["vanished_not_kept"].count == 1 and not report.passed

@@ -1,0 +1,91 @@
+"""One writer per partition, across processes (lse_assets.core.locks)."""
+
+import json
+import multiprocessing
+import time
+from datetime import date
+
+import pytest
+
+from lse_assets.core import archive, locks, runfiles
+from lse_assets.core.runfiles import PartitionPaths
+from resources.langsmith.sample import SampleLangSmithResource
+
+DAY = date(2025, 9, 13)
+_fork = multiprocessing.get_context("fork")
+
+
+def _runs(variant: int = 0) -> list[dict]:
+    return list(SampleLangSmithResource(variant=variant).fetch_day("p", DAY).runs)
+
+
+def _slow_write(data_dir: str, variant: int, started, pause: float) -> None:
+    def slowly():
+        for index, run in enumerate(_runs(variant)):
+            if index == 5:
+                started.set()
+                time.sleep(pause)  # the other writer starts while we are half-way
+            yield run
+
+    runfiles.write_partition(PartitionPaths(data_dir, "p", DAY), slowly(), {"variant": variant})
+
+
+def test_a_second_writer_waits_and_never_deletes_the_first_writers_work(tmp_path):
+    paths = PartitionPaths(tmp_path, "p", DAY)
+    started = _fork.Event()
+    first = _fork.Process(target=_slow_write, args=(tmp_path, 0, started, 1.5))
+    first.start()
+    assert started.wait(30)
+
+    runfiles.write_partition(paths, iter(_runs(1)), {"variant": 1})  # waits for the first
+    first.join(30)
+
+    assert first.exitcode == 0  # its temporary directory was not removed under it
+    manifest = json.loads(paths.manifest.read_text())
+    union = {r["id"] for r in _runs(0)} | {r["id"] for r in _runs(1)}
+    assert set(manifest["files"]) == {p.stem for p in paths.runs_dir.iterdir()} == union
+    assert manifest["source"] == {"variant": 1}  # the second write came after the first
+
+
+def test_a_writer_that_waits_too_long_fails_naming_the_partition(tmp_path):
+    paths = PartitionPaths(tmp_path, "p", DAY)
+    started = _fork.Event()
+    first = _fork.Process(target=_slow_write, args=(tmp_path, 0, started, 2.0))
+    first.start()
+    assert started.wait(30)
+
+    with pytest.raises(locks.PartitionBusyError, match=r"2025-09-13\|p") as raised:
+        runfiles.write_partition(paths, iter(_runs(1)), {}, lock_timeout=0.3)
+    first.join(30)
+
+    assert "let that run finish" in str(raised.value)
+    assert first.exitcode == 0
+    assert set(json.loads(paths.manifest.read_text())["files"]) == {r["id"] for r in _runs(0)}
+
+
+def test_the_lock_is_reentrant_in_one_thread_and_released_after(tmp_path):
+    paths = PartitionPaths(tmp_path, "p", DAY)
+    runfiles.write_partition(paths, iter(_runs(0)), {})
+    with locks.partition_lock(paths):
+        archive.build_archive(paths)  # takes the same lock again: no self-deadlock
+    with locks.partition_lock(paths, timeout=0.1):
+        pass
+
+
+def test_a_failed_zip_build_leaves_no_temporary_file(tmp_path, monkeypatch):
+    paths = PartitionPaths(tmp_path, "p", DAY)
+    runfiles.write_partition(paths, iter(_runs(0)), {})
+    old = archive.build_archive(paths).path.read_bytes()
+
+    def broken(path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(archive.durable, "fsync_file", broken)
+    with pytest.raises(OSError, match="disk full"):
+        archive.build_archive(paths)
+
+    assert paths.zip_path.read_bytes() == old
+    assert sorted(p.name for p in paths.project_dir.iterdir()) == [
+        DAY.isoformat(),
+        paths.zip_name,
+    ]

@@ -1,0 +1,1 @@
+"""Fake servers and shared helpers (no tests here, nothing collected)."""
