@@ -6,34 +6,12 @@ import dagster as dg
 import pytest
 
 from lse_assets.defs.sensors.check_failures import build_check_failure_sensor
-from resources.notifier import WebhookNotifier
 from tests.conftest import PROJECT_A
 from tests.fakes.helpers import check_results, local_resources, materialize
-from tests.fakes.webhook import webhook_receiver
+from tests.fakes.webhook import tick
 
 DAY = date(2025, 9, 13)
 DAGSTER_URL = "http://dagster.example:3000"
-
-
-@pytest.fixture
-def receiver():
-    with webhook_receiver() as running:
-        yield running
-
-
-@pytest.fixture
-def instance():
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
-
-
-def tick(sensor, instance, receiver, cursor):
-    context = dg.build_sensor_context(
-        instance=instance,
-        cursor=cursor,
-        resources={"notifier": WebhookNotifier(webhook_url=receiver.url, attempts=1)},
-    )
-    return sensor.evaluate_tick(context)
 
 
 def test_a_failed_check_reaches_the_webhook_once_even_after_an_outage(

@@ -7,33 +7,10 @@ import time
 from types import SimpleNamespace
 
 import dagster as dg
-import pytest
 
 from lse_assets.defs.sensors import check_failures as alerts
 from lse_assets.defs.sensors.check_failures import build_check_failure_sensor
-from resources.notifier import WebhookNotifier
-from tests.fakes.webhook import webhook_receiver
-
-
-@pytest.fixture
-def receiver():
-    with webhook_receiver() as running:
-        yield running
-
-
-@pytest.fixture
-def instance():
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
-
-
-def tick(sensor, instance, receiver, cursor):
-    context = dg.build_sensor_context(
-        instance=instance,
-        cursor=cursor,
-        resources={"notifier": WebhookNotifier(webhook_url=receiver.url, attempts=1)},
-    )
-    return sensor.evaluate_tick(context)
+from tests.fakes.webhook import tick
 
 
 def ticks(sensor, instance, receiver, count: int, cursor=None):

@@ -14,6 +14,10 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import dagster as dg
+
+from resources.notifier import WebhookNotifier
+
 
 class WebhookReceiver:
     def __init__(self) -> None:
@@ -78,3 +82,13 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def tick(sensor, instance, receiver: WebhookReceiver, cursor):
+    """One evaluation of a sensor that notifies `receiver` (no retries: one attempt)."""
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        resources={"notifier": WebhookNotifier(webhook_url=receiver.url, attempts=1)},
+    )
+    return sensor.evaluate_tick(context)
