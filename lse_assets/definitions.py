@@ -22,6 +22,7 @@ from resources.langsmith.resource import LangSmithResource, MissingLangSmithKeyR
 from resources.langsmith.run_source import RunSourceResource
 from resources.langsmith.sample import SampleLangSmithResource
 from resources.notifier import WebhookNotifier
+from resources.object_store.resource import ParquetStoreResource
 from resources.postgres.resource import PostgresResource
 
 
@@ -75,6 +76,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "run_files": RunFilesResource(data_dir=str(settings.run_files_dir)),
         "drive": archive_store(settings),
         "postgres": postgres(settings),
+        "parquet": ParquetStoreResource(url=settings.parquet_destination),
         "notifier": notifier(settings),
     }
 

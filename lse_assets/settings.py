@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     data_dir: Path | None = None
     source: Literal["langsmith", "sample"] = "langsmith"
     drive_folder_id: str | None = None
+    # LSE_PARQUET_URL: root of the Parquet copy, a folder or an fsspec URL (s3://, gs://)
+    parquet_url: str | None = None
     drive_root_url: str | None = None
     daily_cron: str = "0 2 * * *"
     reexport_cron: str = "0 3 * * *"
@@ -132,6 +134,11 @@ class Settings(BaseSettings):
     @property
     def local_drive_dir(self) -> Path:
         return self.home_dir / "drive"
+
+    @property
+    def parquet_destination(self) -> str:
+        """Where parquet_runs writes: LSE_PARQUET_URL, else the folder `$LSE_HOME/parquet`."""
+        return self.parquet_url or str(self.home_dir / "parquet")
 
     @property
     def embedded_postgres_dir(self) -> Path:

@@ -1,18 +1,20 @@
 """What the domain needs from the outside world, as types and protocols, free of any SDK.
 
 A run source (LangSmith, or its sample twin) serves a day of runs (DayFetch); an archive
-store (Google Drive, or a local folder) keeps one zip per name (RemoteFile, UpsertResult).
+store (Google Drive, or a local folder) keeps one zip per name (RemoteFile, UpsertResult);
+a Parquet store (a folder, S3, GCS) keeps one Parquet file per partition (Footer, Written).
 The resources implement these (resources/langsmith, resources/drive); core code such as
 restore and forget is typed against the protocols, never against a resource.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import IO, Any, Literal, Protocol
 
 UpsertAction = Literal["created", "updated", "unchanged"]
 
@@ -69,3 +71,34 @@ class ArchiveStore(Protocol):
     def download_verified(self, project: str, name: str, destination: Path) -> Path | None: ...
 
     def delete_older_revisions(self, project: str, name: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class Footer:
+    """What a Parquet file's footer says: key-value metadata, row count, file size."""
+
+    metadata: dict[bytes, bytes]
+    rows: int
+    size: int
+
+
+@dataclass(frozen=True)
+class Written:
+    rows: int
+    size: int
+    location: str
+
+
+class ParquetStore(Protocol):
+    """Parquet files at relative paths under one root; each appears whole or not at all."""
+
+    def location(self, relative: str) -> str: ...
+
+    def footer(self, relative: str) -> Footer | None: ...
+
+    # Yields the file's record batches (an iterator), or None when there is no file.
+    def batches(self, relative: str) -> AbstractContextManager[Iterator[Any] | None]: ...
+
+    def write(self, relative: str, produce: Callable[[IO[bytes]], int]) -> Written: ...
+
+    def delete(self, relative: str) -> bool: ...

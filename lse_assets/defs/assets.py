@@ -1,4 +1,4 @@
-"""The four assets of a (project, UTC day) partition, built from the settings.
+"""The five assets of a (project, UTC day) partition, built from the settings.
 
 Thin: read resources, call domain code, return metadata."""
 
@@ -6,7 +6,7 @@ import time
 
 import dagster as dg
 
-from lse_assets.core import archive, dbrows, locks, runfiles, verify
+from lse_assets.core import archive, dbrows, locks, parquet_publish, runfiles, verify
 from lse_assets.core.progress import reporting
 from lse_assets.defs.boundary import dagster_failures
 from lse_assets.defs.partitions import build_partitions, partition_of
@@ -14,13 +14,15 @@ from lse_assets.settings import Settings
 from resources.data_dir import RunFilesResource
 from resources.drive.archive_store import ArchiveStoreResource
 from resources.langsmith.run_source import RunSourceResource
+from resources.object_store.resource import ParquetStoreResource
 from resources.postgres.resource import PostgresResource
 
 RAW_RUNS = "raw_runs"
 RUN_ARCHIVE = "run_archive"
 DRIVE_ARCHIVE = "drive_archive"
 DB_RUNS = "db_runs"
-ASSET_KEYS = [RAW_RUNS, RUN_ARCHIVE, DRIVE_ARCHIVE, DB_RUNS]
+PARQUET_RUNS = "parquet_runs"
+ASSET_KEYS = [RAW_RUNS, RUN_ARCHIVE, DRIVE_ARCHIVE, DB_RUNS, PARQUET_RUNS]
 
 
 def retry_policy(settings: Settings) -> dg.RetryPolicy | None:
@@ -40,7 +42,7 @@ def retry_policy(settings: Settings) -> dg.RetryPolicy | None:
 
 
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
-    """The four assets, partitioned and retried as `settings` say (read once, passed down)."""
+    """The five assets, partitioned and retried as `settings` say (read once, passed down)."""
     partitions, retry = build_partitions(settings), retry_policy(settings)
     return [
         dg.asset(
@@ -74,6 +76,15 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             description="The partition's runs in Postgres table `runs` (JSONB), replaced in one "
             "transaction.",
         )(dagster_failures(db_runs)),
+        dg.asset(
+            partitions_def=partitions,
+            deps=[RAW_RUNS],
+            retry_policy=retry,
+            kinds={"parquet"},
+            description="The partition's runs as one Parquet file in LangSmith Bulk Export's "
+            "Hive layout and columns (plus project, full feedback, child runs), in a folder "
+            "or object storage (LSE_PARQUET_URL); replaced whole, left alone when unchanged.",
+        )(dagster_failures(parquet_runs)),
     ]
 
 
@@ -204,3 +215,31 @@ def _slice_already_matches(postgres: PostgresResource, paths, run_ids: list[str]
         return False
     with postgres.slice_reader(paths.project, paths.day) as rows:
         return verify.compare(runfiles.iter_run_bytes(paths, run_ids), rows).consistent
+
+
+def parquet_runs(
+    context: dg.AssetExecutionContext, run_files: RunFilesResource, parquet: ParquetStoreResource
+) -> dg.MaterializeResult:
+    partition = partition_of(context)
+    published = parquet_publish.publish(run_files.paths(partition.project, partition.day), parquet)
+    context.log.info(
+        f"{published.rows} rows at {published.location}"
+        + (" (unchanged: the file already holds exactly these runs)" if published.unchanged else "")
+    )
+    location = (
+        dg.MetadataValue.path(published.location)
+        if parquet.is_local
+        else dg.MetadataValue.url(published.location)
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": published.rows,
+            "rows": published.rows,
+            "bytes": published.size,
+            "location": location,
+            "tenant_id": published.export.tenant_id,
+            "session_id": published.export.session_id,
+            "unchanged": published.unchanged,
+            "seconds": round(published.seconds, 3),
+        }
+    )

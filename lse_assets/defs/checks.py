@@ -4,26 +4,37 @@ import warnings
 
 import dagster as dg
 
-from lse_assets.core import archive, completeness, remote_copy, runfiles, verify
+from lse_assets.core import (
+    archive,
+    bulk_export,
+    completeness,
+    parquet_verify,
+    remote_copy,
+    runfiles,
+    verify,
+)
 from lse_assets.core.findings import Discrepancies, to_metadata
-from lse_assets.defs.assets import DB_RUNS, DRIVE_ARCHIVE, RAW_RUNS, RUN_ARCHIVE
+from lse_assets.defs.assets import DB_RUNS, DRIVE_ARCHIVE, PARQUET_RUNS, RAW_RUNS, RUN_ARCHIVE
 from lse_assets.defs.boundary import dagster_failures
 from lse_assets.defs.partitions import build_partitions, partition_of
 from lse_assets.settings import Settings
 from resources.data_dir import RunFilesResource
 from resources.drive.archive_store import ArchiveStoreResource
+from resources.object_store.resource import ParquetStoreResource
 from resources.postgres.resource import PostgresResource
 
 FILES_MATCH_DB = "files_match_db"
 ARCHIVE_MATCHES_FILES = "archive_matches_files"
 DRIVE_MATCHES_ARCHIVE = "drive_matches_archive"
 RUNS_COMPLETE = "runs_complete"
+PARQUET_MATCHES_FILES = "parquet_matches_files"
 # Every check, by the asset it checks: known without building anything.
 CHECK_KEYS = [
     dg.AssetCheckKey(dg.AssetKey(DB_RUNS), FILES_MATCH_DB),
     dg.AssetCheckKey(dg.AssetKey(RUN_ARCHIVE), ARCHIVE_MATCHES_FILES),
     dg.AssetCheckKey(dg.AssetKey(DRIVE_ARCHIVE), DRIVE_MATCHES_ARCHIVE),
     dg.AssetCheckKey(dg.AssetKey(RAW_RUNS), RUNS_COMPLETE),
+    dg.AssetCheckKey(dg.AssetKey(PARQUET_RUNS), PARQUET_MATCHES_FILES),
 ]
 
 
@@ -108,8 +119,31 @@ def runs_complete(
     )
 
 
+def parquet_matches_files(
+    context: dg.AssetCheckExecutionContext,
+    run_files: RunFilesResource,
+    parquet: ParquetStoreResource,
+) -> dg.AssetCheckResult:
+    partition = partition_of(context)
+    paths = run_files.paths(partition.project, partition.day)
+    export = bulk_export.export_of(paths)
+    location = parquet.location(export.relative_path)
+    with parquet.batches(export.relative_path) as batches:
+        report = parquet_verify.compare(paths, export, batches, location)
+    metadata = {
+        "files": report.files,
+        "rows": report.rows,
+        "compared": report.compared,
+        "location": location,
+        **_findings(report.kinds()),
+    }
+    return dg.AssetCheckResult(
+        passed=report.consistent, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata
+    )
+
+
 def build_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
-    """The four checks, on the partitions `settings` say (read once, passed down)."""
+    """The five checks, on the partitions `settings` say (read once, passed down)."""
     partitions = build_partitions(settings)
     # Per-partition asset checks are a preview feature in Dagster 1.13. We rely on them on
     # purpose (one check status per day, not one per asset): the warning is noise for users.
@@ -152,4 +186,12 @@ def _checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinitio
             "run's trace root and parent present, all on the root's day (ERROR); runs still "
             "pending (WARN).",
         )(dagster_failures(runs_complete)),
+        dg.asset_check(
+            asset=PARQUET_RUNS,
+            name=PARQUET_MATCHES_FILES,
+            partitions_def=partitions,
+            blocking=True,
+            description="The Parquet file holds one row per run file, in order, and every "
+            "column of every row equals what the run file makes (NUL and Unicode exact).",
+        )(dagster_failures(parquet_matches_files)),
     ]

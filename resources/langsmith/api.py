@@ -121,7 +121,8 @@ class LangSmithApi:
         self.version = body.get("version") if isinstance(body, dict) else None
         return self.version
 
-    def project_id(self, name: str) -> str:
+    def project(self, name: str) -> dict[str, Any]:
+        """The project (LangSmith's "session") of that name: its `id` and `tenant_id`."""
         projects = self._request(
             f"looking up project {name!r}",
             lambda: self._get("/sessions", {"name": name, "limit": 1}),
@@ -134,7 +135,7 @@ class LangSmithApi:
                 "case-sensitive, as shown in the LangSmith UI), or use a key of the "
                 "workspace that owns the project (LANGSMITH_WORKSPACE_ID for org keys)."
             )
-        return str(matches[0]["id"])
+        return matches[0]
 
     def runs_page(self, query: dict[str, Any], cursor: str | None, page_size: int) -> RunsPage:
         paging: dict[str, Any] = {"page_size": page_size}

@@ -105,7 +105,8 @@ class LangSmithResource(RunSourceResource):
         try:
             version = api.server_version()
             api.check_v2()
-            project_id = api.project_id(project)
+            found = api.project(project)
+            project_id = str(found["id"])
         except BaseException:
             api.close()
             raise
@@ -117,6 +118,7 @@ class LangSmithResource(RunSourceResource):
             "sdk": f"langsmith {langsmith.__version__}",
             "api": V2_RUNS_QUERY,
             "project_id": project_id,
+            "tenant_id": found.get("tenant_id"),
             "query": {key: value for key, value in query.items() if key != "project_ids"},
             "paging": {"max_page_size": self.page_size, "page_bytes": self.page_bytes},
             "fetched_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),

@@ -35,6 +35,14 @@ def _ts(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+SAMPLE_TENANT_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "lse-sample/tenant"))
+
+
+def sample_project_id(project: str) -> str:
+    """The sample project's id: one per project name, stable across days, as in LangSmith."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"lse-sample/project/{project}"))
+
+
 def _dotted(moment: datetime, run_id: str) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ") + run_id
 
@@ -43,7 +51,7 @@ class _DayBuilder:
     def __init__(self, project: str, day: date, variant: int) -> None:
         seed = hashlib.sha256(f"{project}|{day}|{variant}".encode()).digest()
         self.rng = random.Random(seed)
-        self.project_id = str(uuid.UUID(bytes=seed[:16], version=4))
+        self.project_id = sample_project_id(project)
         self.day = day
 
     def uuid(self) -> str:
@@ -301,6 +309,8 @@ class SampleLangSmithResource(RunSourceResource):
         source: dict[str, Any] = {
             "kind": "sample",
             "variant": self.variant,
+            "project_id": sample_project_id(project),
+            "tenant_id": SAMPLE_TENANT_ID,
             "fetched_at": _ts(datetime.now(UTC)),
         }
         if self.retention != "kept" or self.late_feedback:

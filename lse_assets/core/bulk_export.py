@@ -1,0 +1,337 @@
+"""A partition as Parquet in LangSmith Bulk Data Export's shape: where the file goes, its
+columns, how a run file becomes a row, and how the rows are written and compared.
+
+The rules, decided here once:
+- Path: `tenant_id=<uuid>/session_id=<project uuid>/resource=runs/year=YYYY/month=MM/
+  day=DD/<project-slug>_<date>.parquet` under the destination root, as Bulk Export lays
+  it out. Our day is the trace root's UTC day (the partition's), so a trace is never
+  split across days; Bulk Export files each run under its own start day.
+- Columns: Bulk Export's defaults with its names and order, then ours: `project` (the
+  name), `feedback` (the full records), `child_run_ids`, `root_day`.
+- Every object or array value (inputs, outputs, extra, events, tags, feedback_stats,
+  parent_run_ids, feedback, child_run_ids) is JSON text: UTF-8, compact, keys in the
+  file's (sorted) order, U+0000 escaped. NUL and any other character survive byte for
+  byte. Timestamps are `timestamp[us, tz=UTC]` (Bulk Export's nanosecond INT64 is what
+  Spark and Glue refuse). `run_type` and `status` are lower case, as Bulk Export writes
+  them (the v2 API answers in upper case; the run file keeps what LangSmith sent).
+- Rows in run-id order, in row groups of at most ROW_GROUP_BYTES of text, so memory is a
+  row group (plus a parent link per run, for `child_run_ids`) whatever the day's size.
+- The footer carries FORMAT and the digest of the partition's manifest (every run id
+  and file sha256): equal footer and a full comparison is what "unchanged" means.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import IO, Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lse_assets.core import jsondoc, runfiles
+
+FORMAT = "lse-parquet/1"  # bump when a row's mapping changes: every file is rewritten
+FORMAT_KEY = b"lse.format"
+DIGEST_KEY = b"lse.content_sha256"
+UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"  # tenant/project not recorded (sample, legacy)
+ROW_GROUP_BYTES = 32 * 1024 * 1024
+ROW_GROUP_ROWS = 50_000
+COMPRESSION = "zstd"
+
+_TS = pa.timestamp("us", tz="UTC")
+SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("tenant_id", pa.string()),
+        ("session_id", pa.string()),
+        ("trace_id", pa.string()),
+        ("parent_run_id", pa.string()),
+        ("parent_run_ids", pa.string()),
+        ("reference_example_id", pa.string()),
+        ("name", pa.string()),
+        ("run_type", pa.string()),
+        ("start_time", _TS),
+        ("end_time", _TS),
+        ("status", pa.string()),
+        ("is_root", pa.bool_()),
+        ("dotted_order", pa.string()),
+        ("trace_tier", pa.string()),
+        ("inputs", pa.string()),
+        ("outputs", pa.string()),
+        ("error", pa.string()),
+        ("extra", pa.string()),
+        ("events", pa.string()),
+        ("tags", pa.string()),
+        ("feedback_stats", pa.string()),
+        ("total_tokens", pa.int64()),
+        ("prompt_tokens", pa.int64()),
+        ("completion_tokens", pa.int64()),
+        ("total_cost", pa.float64()),
+        ("prompt_cost", pa.float64()),
+        ("completion_cost", pa.float64()),
+        ("first_token_time", _TS),
+        # Beyond Bulk Export:
+        ("project", pa.string()),
+        ("feedback", pa.string()),
+        ("child_run_ids", pa.string()),
+        ("root_day", pa.date32()),
+    ]
+)
+COLUMNS = SCHEMA.names
+_JSON_COLUMNS = ("inputs", "outputs", "extra", "events", "tags", "feedback_stats")
+_TEXT_COLUMNS = ("name", "dotted_order", "trace_tier", "error", "reference_example_id")
+_INT_COLUMNS = ("total_tokens", "prompt_tokens", "completion_tokens")
+_COST_COLUMNS = ("total_cost", "prompt_cost", "completion_cost")
+
+
+class BulkExportError(ValueError):
+    """A run file that cannot become a row (not JSON, a value of the wrong type)."""
+
+
+@dataclass(frozen=True)
+class Export:
+    """One partition's Parquet file: where it goes and what it must hold."""
+
+    project: str
+    day: date
+    tenant_id: str
+    session_id: str
+    file_name: str
+    digest: str
+
+    @property
+    def relative_path(self) -> str:
+        return (
+            f"tenant_id={self.tenant_id}/session_id={self.session_id}/resource=runs/"
+            f"year={self.day.year:04d}/month={self.day.month:02d}/day={self.day.day:02d}/"
+            f"{self.file_name}"
+        )
+
+    @property
+    def footer(self) -> dict[bytes, bytes]:
+        return {FORMAT_KEY: FORMAT.encode(), DIGEST_KEY: self.digest.encode()}
+
+    def footer_matches(self, footer: Mapping[bytes, bytes] | None) -> bool:
+        """Whether a file's footer says it was written from exactly this content."""
+        return bool(footer) and all(footer.get(k) == v for k, v in self.footer.items())
+
+
+def export_of(paths: runfiles.PartitionPaths) -> Export:
+    """The partition's Export, from its manifest (raises if raw_runs never ran).
+
+    Tenant and project ids come from the manifest's source (LangSmith's own ids), else
+    from a run file (partitions archived before they were recorded, legacy imports), else
+    UNKNOWN_ID. Every row takes them from here, so the Hive path and the columns agree
+    (readers such as DuckDB let the path's value win over the column's).
+    """
+    manifest = runfiles.read_manifest(paths)
+    source = manifest.get("source") or {}
+    files = sorted((manifest.get("files") or {}).items())
+    digest = hashlib.sha256(
+        "".join(f"{run_id} {sha}\n" for run_id, sha in files).encode()
+    ).hexdigest()
+    first_run = _first_run(paths)
+    return Export(
+        project=paths.project,
+        day=paths.day,
+        tenant_id=_uuid_or_unknown(source.get("tenant_id") or first_run.get("tenant_id")),
+        session_id=_uuid_or_unknown(
+            source.get("project_id") or first_run.get("session_id") or first_run.get("project_id")
+        ),
+        file_name=f"{paths.slug}_{paths.day.isoformat()}.parquet",
+        digest=digest,
+    )
+
+
+def _first_run(paths: runfiles.PartitionPaths) -> dict[str, Any]:
+    for _, raw in runfiles.iter_run_bytes(paths, runfiles.run_ids_on_disk(paths)[:1]):
+        try:
+            run = jsondoc.parse(raw)
+        except ValueError:
+            return {}
+        return run if isinstance(run, dict) else {}
+    return {}
+
+
+def _uuid_or_unknown(value: Any) -> str:
+    # Only a UUID goes into a path: nothing read from a file can climb out of the root.
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return UNKNOWN_ID
+
+
+# --- run file -> row -------------------------------------------------------------------
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        # Integers beyond 64 bits and lone surrogates: the standard encoder writes both
+        # (surrogates as \\uXXXX escapes, which UTF-8 Parquet text can hold).
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: not representable in UTF-8
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _lower(value: Any) -> str | None:
+    text = _text(value)
+    return text.lower() if text is not None else None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as error:
+        raise BulkExportError(f"not an ISO 8601 time: {value!r}") from error
+    # LangSmith's v1 answers naive UTC times; anything else is converted to UTC.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _integer(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    return int(value)
+
+
+def _cost(value: Any) -> float | None:
+    # LangSmith sends costs as numbers or decimal strings ("0.000123").
+    return None if value is None or isinstance(value, bool) else float(value)
+
+
+def _parents(run: dict[str, Any]) -> list[str]:
+    parents = run.get("parent_run_ids")
+    if isinstance(parents, list) and parents:
+        return [str(parent) for parent in parents]
+    return [str(run["parent_run_id"])] if run.get("parent_run_id") else []
+
+
+def parent_of(run: dict[str, Any]) -> str | None:
+    """The direct parent: v1's parent_run_id, else the last of v2's parent_run_ids."""
+    if run.get("parent_run_id"):
+        return str(run["parent_run_id"])
+    parents = _parents(run)
+    return parents[-1] if parents else None
+
+
+def row_of(run: dict[str, Any], export: Export, children: list[str]) -> dict[str, Any]:
+    """The Parquet row of one run document (as read from its file)."""
+    if not isinstance(run, dict) or not run.get("id"):
+        raise BulkExportError("a run document without an id")
+    try:
+        row: dict[str, Any] = {
+            "id": str(run["id"]),
+            "tenant_id": export.tenant_id,
+            "session_id": export.session_id,
+            "trace_id": _text(run.get("trace_id")),
+            "parent_run_id": parent_of(run),
+            "parent_run_ids": _json_text(_parents(run)),
+            "run_type": _lower(run.get("run_type")),
+            "status": _lower(run.get("status")),
+            "is_root": bool(run.get("is_root", not _parents(run))),
+            "start_time": _timestamp(run.get("start_time")),
+            "end_time": _timestamp(run.get("end_time")),
+            "first_token_time": _timestamp(run.get("first_token_time")),
+            "project": export.project,
+            "feedback": _json_text(run.get("feedback_records") or []),
+            "child_run_ids": _json_text(children),
+            "root_day": export.day,
+        }
+        for column in _JSON_COLUMNS:
+            row[column] = _json_text(run.get(column))
+        for column in _TEXT_COLUMNS:
+            row[column] = _text(run.get(column))
+        for column in _INT_COLUMNS:
+            row[column] = _integer(run.get(column))
+        for column in _COST_COLUMNS:
+            row[column] = _cost(run.get(column))
+    except (TypeError, ValueError) as error:
+        raise BulkExportError(f"run {run.get('id')}: {error}") from error
+    return row
+
+
+def _documents(
+    paths: runfiles.PartitionPaths, run_ids: list[str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    for run_id, raw in runfiles.iter_run_bytes(paths, run_ids):
+        try:
+            yield run_id, jsondoc.parse(raw)
+        except ValueError as error:
+            raise BulkExportError(f"run file {run_id}.json is not readable JSON: {error}") from None
+
+
+def child_index(paths: runfiles.PartitionPaths, run_ids: list[str]) -> dict[str, list[str]]:
+    """parent id -> its direct children's ids (in run-id order): one pass over the files,
+    keeping only the links. (The run files do not carry child ids; Bulk Export lacks them.)"""
+    children: dict[str, list[str]] = defaultdict(list)
+    for run_id, run in _documents(paths, run_ids):
+        parent = parent_of(run) if isinstance(run, dict) else None
+        if parent:
+            children[parent].append(run_id)
+    return children
+
+
+def rows(paths: runfiles.PartitionPaths, export: Export) -> Iterator[dict[str, Any]]:
+    """The partition's rows in run-id order, one run file in memory at a time."""
+    run_ids = runfiles.run_ids_on_disk(paths)
+    children = child_index(paths, run_ids)
+    for _, run in _documents(paths, run_ids):
+        yield row_of(run, export, children.get(str(run.get("id")), []))
+
+
+def _text_bytes(row: dict[str, Any]) -> int:
+    return sum(len(value) for value in row.values() if isinstance(value, str))
+
+
+def record_batches(
+    rows: Iterable[dict[str, Any]],
+    max_bytes: int = ROW_GROUP_BYTES,
+    max_rows: int = ROW_GROUP_ROWS,
+) -> Iterator[pa.RecordBatch]:
+    """Rows cut into batches of at most `max_bytes` of text (one row group each)."""
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for row in rows:
+        batch.append(row)
+        size += _text_bytes(row)
+        if size >= max_bytes or len(batch) >= max_rows:
+            yield pa.RecordBatch.from_pylist(batch, schema=SCHEMA)
+            batch, size = [], 0
+    if batch:
+        yield pa.RecordBatch.from_pylist(batch, schema=SCHEMA)
+
+
+def write(sink: IO[bytes], batches: Iterable[pa.RecordBatch], export: Export) -> int:
+    """Write the batches as one Parquet file (zstd, page checksums); return the row count.
+    An empty day is a valid file of zero rows, so every partition has its file."""
+    schema = SCHEMA.with_metadata(export.footer)
+    written = 0
+    with pq.ParquetWriter(
+        sink, schema, compression=COMPRESSION, write_page_checksum=True
+    ) as writer:
+        for batch in batches:
+            if batch.num_rows:
+                writer.write_batch(batch)
+                written += batch.num_rows
+    return written

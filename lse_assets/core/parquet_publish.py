@@ -1,0 +1,72 @@
+"""Publishing a partition's Parquet file: written from verified run files, or left alone.
+
+The rule: the Parquet copy is made only from run files that match their manifest (a
+damaged partition is repaired by raw_runs first, never copied), and "unchanged" is said
+only when the file's footer names this content and format AND a full comparison of
+every row agrees. Under the partition's lock, like every other writer of the partition.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from lse_assets.core import bulk_export, locks, parquet_verify, runfiles
+from lse_assets.core.errors import PermanentError
+from lse_assets.core.ports import ParquetStore
+
+
+@dataclass(frozen=True)
+class Published:
+    export: bulk_export.Export
+    rows: int
+    size: int
+    location: str
+    unchanged: bool
+    seconds: float
+
+
+def publish(paths: runfiles.PartitionPaths, store: ParquetStore) -> Published:
+    runfiles.read_manifest(paths)  # a clear error when raw_runs never ran
+    with locks.partition_lock(paths):
+        return _publish(paths, store)
+
+
+def _publish(paths: runfiles.PartitionPaths, store: ParquetStore) -> Published:
+    started = time.perf_counter()
+    if not runfiles.inspect_local(paths).intact:
+        raise PermanentError(
+            f"the run files of {paths.project!r} {paths.day} do not match their manifest "
+            "(missing, extra or changed files): materialize raw_runs for this partition "
+            "first, it repairs them from the zip or the archive store; the Parquet file "
+            "was left as it was"
+        )
+    export = bulk_export.export_of(paths)
+    relative = export.relative_path
+    location = store.location(relative)
+    footer = store.footer(relative)
+    if footer and export.footer_matches(footer.metadata) and _rows_agree(paths, export, store):
+        return Published(
+            export, footer.rows, footer.size, location, True, time.perf_counter() - started
+        )
+
+    def produce(sink) -> int:
+        batches = bulk_export.record_batches(bulk_export.rows(paths, export))
+        return bulk_export.write(sink, batches, export)
+
+    try:
+        written = store.write(relative, produce)
+    except bulk_export.BulkExportError as error:
+        raise PermanentError(
+            f"{paths.project!r} {paths.day}: {error}; the Parquet file was left as it was"
+        ) from None
+    return Published(
+        export, written.rows, written.size, written.location, False, time.perf_counter() - started
+    )
+
+
+def _rows_agree(
+    paths: runfiles.PartitionPaths, export: bulk_export.Export, store: ParquetStore
+) -> bool:
+    with store.batches(export.relative_path) as batches:
+        return parquet_verify.compare(paths, export, batches).consistent
