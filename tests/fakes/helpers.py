@@ -14,6 +14,7 @@ from lse_assets.settings import load_settings
 from resources.data_dir import RunFilesResource
 from resources.drive.local_folder import LocalFolderDriveResource
 from resources.langsmith.sample import SampleLangSmithResource
+from resources.object_store.resource import ParquetStoreResource
 from resources.postgres.resource import PostgresResource
 
 
@@ -25,6 +26,7 @@ def local_resources(
         "run_files": RunFilesResource(data_dir=str(home / "data")),
         "drive": LocalFolderDriveResource(folder=str(home / "drive")),
         "postgres": postgres,
+        "parquet": ParquetStoreResource(url=str(home / "parquet")),
     }
 
 
@@ -35,7 +37,7 @@ def materialize(
     only_checks: bool = False,
     instance: dg.DagsterInstance | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """All four assets and their checks for one partition, or (`only_checks`) just the checks."""
+    """All five assets and their checks for one partition, or (`only_checks`) just the checks."""
     partition = Partition(project=project, day=day)
     instance = instance or dg.DagsterInstance.ephemeral()
     settings = load_settings()
