@@ -177,20 +177,15 @@ def _json_text(value: Any) -> str | None:
     try:
         return orjson.dumps(value).decode()
     except TypeError:
-        # Integers beyond 64 bits and lone surrogates: the standard encoder writes both
-        # (surrogates as \\uXXXX escapes, which UTF-8 Parquet text can hold).
-        return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+        # Integers beyond 64 bits, which orjson refuses. (Lone surrogates never get here:
+        # run files are UTF-8, which cannot hold them.)
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def _text(value: Any) -> str | None:
     if value is None:
         return None
-    text = value if isinstance(value, str) else str(value)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate: not representable in UTF-8
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
+    return value if isinstance(value, str) else str(value)
 
 
 def _lower(value: Any) -> str | None:

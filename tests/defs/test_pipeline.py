@@ -13,18 +13,21 @@ from tests.fakes.helpers import asset_metadata, check_results, local_resources, 
 DAY = date(2025, 9, 13)
 
 
-def test_all_four_assets_and_checks_succeed(tmp_path, postgres):
+def test_all_five_assets_and_checks_succeed(tmp_path, postgres):
     result = materialize(PROJECT_A, DAY, local_resources(tmp_path, postgres))
 
     assert result.success
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert materialized == {"raw_runs", "run_archive", "drive_archive", "db_runs"}
+    assert materialized == {"raw_runs", "run_archive", "drive_archive", "db_runs", "parquet_runs"}
+    assert len(check_results(result)) == 5
     assert all(evaluation.passed for evaluation in check_results(result).values())
     paths = PartitionPaths(tmp_path / "data", PROJECT_A, DAY)
     files = sorted(paths.runs_dir.iterdir())
     rows = postgres.execute("SELECT count(*) FROM runs WHERE project = :p", p=PROJECT_A)[0][0]
     assert rows == len(files) > 100
     assert (tmp_path / "drive" / PROJECT_A / paths.zip_name).exists()
+    parquet = asset_metadata(result, "parquet_runs")
+    assert parquet["rows"] == len(files) and parquet["unchanged"] is False
 
 
 def test_rematerializing_merges_files_and_rows(tmp_path, postgres):
