@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 from pydantic import Field, field_validator
@@ -39,13 +40,30 @@ DEMO_PROJECTS = ["demo-chatbot", "demo-rag-agent"]
 ASSET_GROUP = "langsmith_archive"
 
 
+PARQUET_URL_CREDENTIALS = (
+    "LSE_PARQUET_URL holds credentials (user:password@): remove them and give them the way "
+    "the storage SDK reads them (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile for "
+    "s3://, GOOGLE_APPLICATION_CREDENTIALS for gs://)"
+)
+
+
+def url_holds_credentials(url: str) -> bool:
+    """Whether a storage URL carries a user or password (never allowed: it would be shown
+    in Dagster's resource config and in messages)."""
+    parts = urlsplit(url)
+    return bool(parts.scheme and parts.netloc and (parts.username or parts.password))
+
+
 def _default_start_date() -> date:
     return datetime.now(UTC).date() - timedelta(days=DEFAULT_HISTORY_DAYS)
 
 
 class Settings(BaseSettings):
     # Empty values count as unset: docker-compose passes `VAR: ${VAR:-}` through as "".
-    model_config = SettingsConfigDict(env_prefix="LSE_", extra="ignore", env_ignore_empty=True)
+    # Errors never echo a value (a URL may carry a key); our messages name what matters.
+    model_config = SettingsConfigDict(
+        env_prefix="LSE_", extra="ignore", env_ignore_empty=True, hide_input_in_errors=True
+    )
 
     profile: Literal["production", "demo"] = PRODUCTION
     projects: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [DEFAULT_PROJECT])
@@ -97,6 +115,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"LSE_ASSET_TAGS: {pair!r} is not KEY=VALUE (e.g. team=data)")
             tags[key.strip()] = tag_value.strip()
         return tags
+
+    @field_validator("parquet_url")
+    @classmethod
+    def _no_credentials_in_url(cls, value: str | None) -> str | None:
+        if value and url_holds_credentials(value):
+            raise ValueError(PARQUET_URL_CREDENTIALS)
+        return value
 
     @field_validator("projects", mode="before")
     @classmethod

@@ -30,11 +30,12 @@ import dagster as dg
 import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from lse_assets.core import durable
 from lse_assets.core.errors import PermanentError, TransientError
 from lse_assets.core.ports import Footer, Written
+from lse_assets.settings import PARQUET_URL_CREDENTIALS, url_holds_credentials
 
 STAGING = "_lse_staging"
 READ_BATCH_ROWS = 1_000
@@ -43,20 +44,6 @@ READ_BATCH_ROWS = 1_000
 class ParquetStoreResource(dg.ConfigurableResource):
     url: str = Field(description="Root of the Hive tree: a local folder or an fsspec URL.")
 
-    @field_validator("url")
-    @classmethod
-    def _no_credentials_in_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme and (parts.username or parts.password):
-            # Never echo the URL: its user part may be a key.
-            raise ValueError(
-                "LSE_PARQUET_URL holds credentials (user:password@): remove them and give "
-                "them the way the storage SDK reads them (AWS_ACCESS_KEY_ID/"
-                "AWS_SECRET_ACCESS_KEY or a profile for s3://, GOOGLE_APPLICATION_CREDENTIALS "
-                "for gs://)"
-            )
-        return value
-
     # --- where ---------------------------------------------------------------------------
 
     @property
@@ -64,6 +51,8 @@ class ParquetStoreResource(dg.ConfigurableResource):
         return "://" not in self.url or self.url.startswith("file://")
 
     def _fs(self) -> tuple[fsspec.AbstractFileSystem, str]:
+        if url_holds_credentials(self.url):  # Settings refuses it first; this is for other callers
+            raise PermanentError(PARQUET_URL_CREDENTIALS)
         try:
             fs, root = fsspec.core.url_to_fs(self.url)
         except ImportError as error:

@@ -76,7 +76,7 @@ def test_the_path_is_bulk_exports_hive_layout_under_the_roots_day(tmp_path):
 
 
 def test_ids_missing_from_the_manifest_come_from_a_run_file_and_never_climb_out(tmp_path):
-    root, child, grandchild = _root_and_children()
+    root, child, _ = _root_and_children()
     paths = _partition(
         tmp_path, [root, child], source={"project_id": None, "tenant_id": "../../../etc"}
     )
