@@ -98,8 +98,7 @@ class ParquetStoreResource(dg.ConfigurableResource):
             yield None
             return
         with handle:
-            parquet = pq.ParquetFile(handle, page_checksum_verification=True)
-            yield parquet.iter_batches(batch_size=READ_BATCH_ROWS)
+            yield _read_batches(handle)
 
     # --- write ---------------------------------------------------------------------------
 
@@ -167,6 +166,12 @@ class ParquetStoreResource(dg.ConfigurableResource):
                 return False
             fs.rm(path)
             return True
+
+
+def _read_batches(handle: IO[bytes]) -> Iterator[pa.RecordBatch]:
+    # Opened lazily, so a damaged footer surfaces from the iterator like a damaged page.
+    parquet = pq.ParquetFile(handle, page_checksum_verification=True)
+    yield from parquet.iter_batches(batch_size=READ_BATCH_ROWS)
 
 
 @contextmanager
