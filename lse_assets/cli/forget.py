@@ -16,8 +16,9 @@ from rich.table import Table
 @click.option("--run-id", "run_ids", multiple=True, help="Forget this run.")
 @click.option("--dry-run", is_flag=True, help="Show what would be removed; change nothing.")
 def forget(project: str, trace_ids: tuple[str, ...], run_ids: tuple[str, ...], dry_run: bool):
-    """Remove runs from every copy (files, zip, Drive and its revisions, `runs` table) and
-    remember them so that no later fetch brings them back. For data-subject requests."""
+    """Remove runs from every copy (files, zip, Drive and its revisions, `runs` table, the
+    Parquet file) and remember them so that no later fetch brings them back. For
+    data-subject requests."""
     import dagster as dg
 
     from lse_assets.core.errors import LseError
@@ -31,7 +32,7 @@ def forget(project: str, trace_ids: tuple[str, ...], run_ids: tuple[str, ...], d
     console = Console()
     try:
         with dg.build_resources(
-            {key: resources[key] for key in ("drive", "run_files", "postgres")}
+            {key: resources[key] for key in ("drive", "run_files", "postgres", "parquet")}
         ) as live:
             report = forget_runs(
                 project,
@@ -39,6 +40,7 @@ def forget(project: str, trace_ids: tuple[str, ...], run_ids: tuple[str, ...], d
                 list(trace_ids),
                 paths_for=lambda day: live.run_files.paths(project, day),
                 store=live.drive,
+                parquet=live.parquet,
                 rows=live.postgres,
                 dry_run=dry_run,
             )
@@ -47,7 +49,7 @@ def forget(project: str, trace_ids: tuple[str, ...], run_ids: tuple[str, ...], d
         sys.exit(1)
     verb = "would remove" if dry_run else "removed"
     table = Table(title=f"lse forget: {project}" + (" (dry run)" if dry_run else ""))
-    for column in ("day", "runs", "store", "old revisions deleted"):
+    for column in ("day", "runs", "store", "old revisions deleted", "parquet"):
         table.add_column(column)
     for day in report.days:
         table.add_row(
@@ -55,11 +57,16 @@ def forget(project: str, trace_ids: tuple[str, ...], run_ids: tuple[str, ...], d
             str(len(day.run_ids)),
             day.store_action or "-",
             str(day.revisions_deleted),
+            _parquet_cell(day, dry_run),
         )
     console.print(table)
     for day in report.days:
         for run_id in day.run_ids:
             console.print(f"{verb} {day.day.isoformat()} {run_id}")
+    rewrite = "would rewrite" if dry_run else "rewrote"
+    for day in report.days:
+        if day.parquet:
+            console.print(f"{rewrite} the Parquet file {day.parquet}", soft_wrap=True)
     console.print(f"{verb} {report.runs} run files and {report.rows} rows of table runs")
     if report.not_found:
         console.print(
@@ -67,3 +74,9 @@ def forget(project: str, trace_ids: tuple[str, ...], run_ids: tuple[str, ...], d
             "(days only in the store: `lse restore` them first)"
             + ("" if dry_run else "; remembered all the same, so no fetch brings them back")
         )
+
+
+def _parquet_cell(day, dry_run: bool) -> str:
+    if not day.parquet:
+        return "no file"
+    return "to rewrite" if dry_run else f"rewritten ({day.parquet_rows} rows)"

@@ -7,9 +7,18 @@ run id the run and the runs below it, so no trace is left with a cut branch):
    re-fetch, and no retry of a forget that failed half-way, brings them back;
 3. per partition, under its lock: rewrite the files and manifest without them (the merge
    drops what the tombstones cover), rebuild the zip, replace the stored copy and delete
-   the store's older revisions of that file (they hold the forgotten runs);
+   the store's older revisions of that file (they hold the forgotten runs), then rewrite
+   the partition's Parquet file, if it has one, from the rewritten files (and remove the
+   old one if the rewrite moved it: its Hive path names the tenant and project ids, which
+   a partition left without runs may no longer know). A day without a Parquet file gets
+   none: making copies is parquet_runs' work, recorded by Dagster;
 4. delete their rows from the `runs` table.
 A dry run finds and counts, and writes nothing.
+
+If the Parquet store is out of reach after a day's files were rewritten, a second forget
+no longer finds the runs in that day's files: the next materialization of parquet_runs
+rewrites the file (its content digest changed), and until then parquet_matches_files
+fails for the day, naming the runs the file still holds.
 
 Days that are only in the archive store (not on disk) are not searched: restore them
 first (`lse restore`), then forget.
@@ -25,8 +34,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Protocol
 
-from lse_assets.core import archive, jsondoc, locks, runfiles, tombstones
-from lse_assets.core.ports import ArchiveStore
+from lse_assets.core import (
+    archive,
+    bulk_export,
+    jsondoc,
+    locks,
+    parquet_publish,
+    runfiles,
+    tombstones,
+)
+from lse_assets.core.ports import ArchiveStore, ParquetStore
 from lse_assets.core.runfiles import PartitionPaths
 
 _DAY_DIR = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -44,6 +61,8 @@ class DayForgotten:
     run_ids: list[str]
     store_action: str = ""
     revisions_deleted: int = 0
+    parquet: str = ""  # the Parquet file rewritten (dry run: to rewrite); "" if the day has none
+    parquet_rows: int | None = None  # rows it holds now (None in a dry run)
 
 
 @dataclass
@@ -111,6 +130,7 @@ def forget(
     *,
     paths_for: Callable[[date], PartitionPaths],
     store: ArchiveStore,
+    parquet: ParquetStore,
     rows: Rows,
     dry_run: bool = False,
 ) -> ForgetReport:
@@ -128,6 +148,9 @@ def forget(
             found |= set(matched)
     report.not_found = sorted((run_set | trace_set) - found)
     if dry_run:
+        for entry in report.days:
+            relative = bulk_export.export_of(paths_for(entry.day)).relative_path
+            entry.parquet = parquet.location(relative) if _has_file(parquet, relative) else ""
         report.rows = rows.forget_runs(
             project, sorted(run_set | found), sorted(trace_set), dry_run=True
         )
@@ -138,6 +161,7 @@ def forget(
     for entry in report.days:
         paths = paths_for(entry.day)
         with locks.partition_lock(paths):
+            parquet_before = bulk_export.export_of(paths).relative_path
             source = dict(runfiles.read_manifest(paths).get("source") or {})
             runfiles.write_partition(
                 paths,
@@ -149,5 +173,27 @@ def forget(
             info = archive.build_archive(paths)
             entry.store_action = store.upsert(project, info.path).action
             entry.revisions_deleted = store.delete_older_revisions(project, paths.zip_name)
+            if _has_file(parquet, parquet_before):
+                _republish(paths, parquet, entry, parquet_before)
     report.rows = rows.forget_runs(project, sorted(run_set | found), sorted(trace_set))
     return report
+
+
+def _republish(
+    paths: PartitionPaths, parquet: ParquetStore, entry: DayForgotten, before: str
+) -> None:
+    """The day's Parquet file, written again from its rewritten files (publish takes the
+    partition's lock, which the caller holds: it is re-entrant); the file at the path of
+    `before` is deleted when the new one lives elsewhere, so no copy keeps the runs."""
+    published = parquet_publish.publish(paths, parquet)
+    if published.export.relative_path != before:
+        parquet.delete(before)
+    entry.parquet, entry.parquet_rows = published.location, published.rows
+
+
+def _has_file(parquet: ParquetStore, relative: str) -> bool:
+    try:
+        with parquet.batches(relative) as batches:
+            return batches is not None
+    except (OSError, ValueError):  # there, but damaged: it may still hold the runs
+        return True

@@ -1,5 +1,6 @@
 """`lse forget` end to end: real Dagster runs, the real Postgres, the real Drive client
-against the fake Drive (with revisions), and the `lse` command itself."""
+against the fake Drive (with revisions), the Parquet copy read by DuckDB and pyarrow, and
+the `lse` command itself."""
 
 import json
 import os
@@ -8,9 +9,11 @@ import sys
 import zipfile
 from datetime import date
 
+import duckdb
+import pyarrow.parquet as pq
 import pytest
 
-from lse_assets.core import forget, tombstones
+from lse_assets.core import bulk_export, forget, tombstones
 from lse_assets.core.runfiles import PartitionPaths
 from resources.langsmith.sample import SampleLangSmithResource
 from tests.conftest import PROJECT_A
@@ -53,6 +56,19 @@ def _in_zip(path) -> set[str]:
         return {n[5:-5] for n in archive.namelist() if n.startswith("runs/")}
 
 
+def _in_parquet(root) -> set[str]:
+    """Run ids DuckDB sees under the Parquet root, the way docs/parquet.md queries it;
+    asserted equal to what pyarrow reads from the files themselves."""
+    files = sorted(root.rglob("*.parquet"))
+    by_pyarrow = {i for f in files for i in pq.read_table(f, columns=["id"])["id"].to_pylist()}
+    if not files:
+        return by_pyarrow
+    query = f"SELECT id FROM read_parquet('{root}/**/*.parquet', hive_partitioning = true)"
+    by_duckdb = {row[0] for row in duckdb.sql(query).fetchall()}
+    assert by_duckdb == by_pyarrow
+    return by_duckdb
+
+
 def test_forget_removes_runs_from_every_copy_and_drive_history_and_they_stay_gone(
     tmp_path, postgres, fake
 ):
@@ -71,15 +87,27 @@ def test_forget_removes_runs_from_every_copy_and_drive_history_and_they_stay_gon
     def paths_for(day):
         return PartitionPaths(tmp_path / "data", PROJECT_A, day)
 
+    parquet = resources["parquet"]
+    assert _in_parquet(tmp_path / "parquet") == before
     dry = forget.forget(
-        PROJECT_A, [run], [trace], paths_for=paths_for, store=drive, rows=postgres, dry_run=True
+        PROJECT_A,
+        [run],
+        [trace],
+        paths_for=paths_for,
+        store=drive,
+        parquet=parquet,
+        rows=postgres,
+        dry_run=True,
     )
     assert set(dry.days[0].run_ids) == gone and dry.rows == len(gone)
+    relative = bulk_export.export_of(paths).relative_path
+    assert dry.days[0].parquet == parquet.location(relative)
     assert {p.stem for p in paths.runs_dir.iterdir()} == before
+    assert _in_parquet(tmp_path / "parquet") == before
     assert not tombstones.path_in(paths.project_dir).exists()
 
     report = forget.forget(
-        PROJECT_A, [run], [trace], paths_for=paths_for, store=drive, rows=postgres
+        PROJECT_A, [run], [trace], paths_for=paths_for, store=drive, parquet=parquet, rows=postgres
     )
 
     kept = before - gone
@@ -91,6 +119,11 @@ def test_forget_removes_runs_from_every_copy_and_drive_history_and_they_stay_gon
     assert len(stored.revisions) == 1 and stored.content == paths.zip_path.read_bytes()
     rows = {str(r[0]) for r in postgres.execute("SELECT run_id FROM runs")}
     assert rows == kept
+    assert _in_parquet(tmp_path / "parquet") == kept
+    assert report.days[0].parquet_rows == len(kept)
+    # Every copy agrees again, by the checks alone (nothing re-materialized).
+    checks = check_results(materialize(PROJECT_A, DAY, resources, only_checks=True))
+    assert len(checks) == 5 and all(check.passed for check in checks.values())
 
     # LangSmith still returns them: the tombstone keeps them out of every copy.
     again = materialize(PROJECT_A, DAY, {**resources, "langsmith": later})
@@ -98,6 +131,7 @@ def test_forget_removes_runs_from_every_copy_and_drive_history_and_they_stay_gon
     assert asset_metadata(again, "raw_runs")["forgotten_skipped"] == len(gone)
     assert {p.stem for p in paths.runs_dir.iterdir()} == kept
     assert {str(r[0]) for r in postgres.execute("SELECT run_id FROM runs")} == kept
+    assert _in_parquet(tmp_path / "parquet") == kept
 
 
 def test_lse_forget_command(tmp_path, postgres, postgres_url):
@@ -120,13 +154,58 @@ def test_lse_forget_command(tmp_path, postgres, postgres_url):
 
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert f"would remove {len(trace_runs)} run files and {len(trace_runs)} rows" in dry.stdout
+    parquet_file = tmp_path / "parquet" / bulk_export.export_of(paths).relative_path
+    assert f"would rewrite the Parquet file {parquet_file}" in dry.stdout
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"removed {len(trace_runs)} run files and {len(trace_runs)} rows" in done.stdout
     assert all(f"removed {DAY.isoformat()} {run_id}" in done.stdout for run_id in trace_runs)
     assert not trace_runs & {p.stem for p in paths.runs_dir.iterdir()}
     assert not trace_runs & _in_zip(tmp_path / "drive" / PROJECT_A / paths.zip_name)
+    assert f"rewrote the Parquet file {parquet_file}" in done.stdout
+    assert _in_parquet(tmp_path / "parquet") == {p.stem for p in paths.runs_dir.iterdir()}
     assert bad.returncode == 1 and "'not-a-uuid' is not a UUID" in bad.stdout
     checks = check_results(
         materialize(PROJECT_A, DAY, local_resources(tmp_path, postgres), only_checks=True)
     )
+    assert "parquet_matches_files" in checks
     assert all(check.passed for check in checks.values())
+
+
+def test_forgetting_a_whole_day_whose_parquet_path_moves_leaves_no_file_with_the_runs(
+    tmp_path, postgres
+):
+    """A day archived before sources recorded tenant and project ids: its Hive path takes
+    them from a run file, so forgetting every run moves it; the old file must go."""
+    resources = local_resources(tmp_path, postgres)
+    paths = PartitionPaths(tmp_path / "data", PROJECT_A, DAY)
+    assert _all_passed(materialize(PROJECT_A, DAY, resources))
+    (tmp_path / "parquet" / bulk_export.export_of(paths).relative_path).unlink()
+    manifest = json.loads(paths.manifest.read_text())
+    for key in ("tenant_id", "project_id"):
+        manifest["source"].pop(key)
+    paths.manifest.write_text(json.dumps(manifest))
+    old = bulk_export.export_of(paths).relative_path
+    assert _all_passed(materialize(PROJECT_A, DAY, resources))  # the file at the old path
+    assert _in_parquet(tmp_path / "parquet") == {p.stem for p in paths.runs_dir.iterdir()}
+    assert (tmp_path / "parquet" / old).exists()
+    traces = sorted({json.loads(p.read_text())["trace_id"] for p in paths.runs_dir.iterdir()})
+
+    report = forget.forget(
+        PROJECT_A,
+        [],
+        traces,
+        paths_for=lambda day: PartitionPaths(tmp_path / "data", PROJECT_A, day),
+        store=resources["drive"],
+        parquet=resources["parquet"],
+        rows=postgres,
+    )
+
+    assert report.days[0].parquet_rows == 0
+    assert not (tmp_path / "parquet" / old).exists()
+    assert [
+        p.relative_to(tmp_path / "parquet").as_posix()
+        for p in (tmp_path / "parquet").rglob("*.parquet")
+    ] == [bulk_export.export_of(paths).relative_path]
+    assert _in_parquet(tmp_path / "parquet") == set()
+    checks = check_results(materialize(PROJECT_A, DAY, resources, only_checks=True))
+    assert checks["parquet_matches_files"].passed
