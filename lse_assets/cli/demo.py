@@ -14,13 +14,15 @@ from lse_assets.core.partition import Partition
 from lse_assets.definitions import build_defs
 from lse_assets.defs.jobs import archive_day_job
 from lse_assets.settings import load_settings
+from resources.object_store.resource import ParquetStoreResource
 
 NUMBERS = ("runs", "traces", "zip bytes")
 
 
 def _row(run: PartitionRun) -> list[str]:
-    raw, zipped, drive = (
-        run.metadata.get(asset, {}) for asset in ("raw_runs", "run_archive", "drive_archive")
+    raw, zipped, drive, parquet = (
+        run.metadata.get(asset, {})
+        for asset in ("raw_runs", "run_archive", "drive_archive", "parquet_runs")
     )
     if not run.success:
         checks = "RUN FAILED"
@@ -34,18 +36,27 @@ def _row(run: PartitionRun) -> list[str]:
         str(raw.get("traces", "-")),
         str(zipped.get("bytes", "-")),
         str(drive.get("action", "-")),
+        _parquet_cell(parquet),
         checks,
     ]
+
+
+def _parquet_cell(metadata: dict) -> str:
+    if not metadata:
+        return "-"
+    return "unchanged" if metadata.get("unchanged") else f"{metadata.get('rows')} rows"
 
 
 def run_demo(days: list[date], echo: Callable[[str], None] | None = None) -> bool:
     """Archive every (day, sample project); return True if any run or check failed."""
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=120)  # piped or logged: never truncate a partition's name
     settings = load_settings()
     defs = build_defs(settings)
     partitions = [Partition(project, day) for day in days for project in settings.projects]
     table = Table(title="LSE demo: sample LangSmith runs archived through Dagster")
-    for column in ("partition", *NUMBERS, "archive", "checks"):
+    for column in ("partition", *NUMBERS, "archive", "parquet", "checks"):
         table.add_column(column, justify="right" if column in NUMBERS else "left")
     failed = False
     instance = dg.DagsterInstance.get()
@@ -54,4 +65,12 @@ def run_demo(days: list[date], echo: Callable[[str], None] | None = None) -> boo
         table.add_row(*_row(run))
         failed = failed or not (run.success and run.checks_passed)
     console.print(table)
+    parquet = ParquetStoreResource(url=settings.parquet_destination)
+    console.print(
+        f"\nParquet copy (LangSmith Bulk Export layout, docs/parquet.md): {parquet.url}\n"
+        "Query it, e.g. in DuckDB:  SELECT project, count(*) AS runs FROM "
+        f"read_parquet('{parquet.location('**/*.parquet')}', hive_partitioning = true) "
+        "GROUP BY project;",
+        soft_wrap=True,
+    )
     return failed

@@ -205,16 +205,18 @@ def verify(day, first, last, projects, verbose):
 @click.option("--days", default=14, show_default=True, help="How many recent days to show.")
 @project_option(multiple=True)
 def status(days, projects):
-    """A table of project x day: each stage and check as Dagster recorded it, and one state:
-    archived, partly archived (which copies are missing), failed (which asset or check),
-    in progress, or not archived."""
+    """A table of project x day, as Dagster recorded it (the UI shows the same): each copy
+    `ok` (materialized, its check passed), `missing`, `FAILED`, `check FAILED`, `unchecked`
+    or `in progress`, and one state: archived (every copy there and checked), partly
+    archived (which copies are missing), unchecked (which checks did not pass yet), failed
+    (which asset or check), in progress, or not archived."""
     _use_instance_home()
     import dagster as dg
     from rich.console import Console
     from rich.table import Table
 
     from lse_assets.core.partition import Partition, days_between
-    from lse_assets.defs.assets import build_assets
+    from lse_assets.defs.assets import ASSET_KEYS, build_assets
     from lse_assets.defs.checks import build_checks
     from lse_assets.defs.status import partition_statuses
     from lse_assets.settings import load_settings
@@ -231,15 +233,13 @@ def status(days, projects):
         dg.DagsterInstance.get(), build_assets(settings), build_checks(settings), partitions
     )
     table = Table(title=f"LSE status ({first} .. {today - timedelta(days=1)})")
-    if statuses:
-        for column in ("day", "project", *statuses[0].assets, *statuses[0].checks, "state"):
-            table.add_column(column)
+    for column in ("day", "project", *ASSET_KEYS, "state"):  # the copies in data-flow order
+        table.add_column(column)
     for state in statuses:
         table.add_row(
             state.partition.day.isoformat(),
             state.partition.project,
-            *state.assets.values(),
-            *state.checks.values(),
+            *(state.copy_state(asset) for asset in ASSET_KEYS),
             state.summary,
         )
     console = Console()

@@ -12,7 +12,16 @@ from lse_assets.cli.runner import PartitionRun
 from lse_assets.core.findings import is_sample_key, sample_key
 
 SAMPLE = 3
-COUNTS = {"files", "rows", "runs", "traces", "normalized", "local_bytes", "remote_bytes"}
+COUNTS = {
+    "files",
+    "rows",
+    "compared",
+    "runs",
+    "traces",
+    "normalized",
+    "local_bytes",
+    "remote_bytes",
+}
 
 
 def _differences(metadata: dict[str, Any]) -> list[str]:
@@ -44,9 +53,11 @@ def verdict(run: PartitionRun) -> tuple[bool, str]:
         return False, f"{key}: INCONSISTENT  " + " | ".join(parts)
     db = run.check_metadata.get("files_match_db", {})
     complete = run.check_metadata.get("runs_complete", {})
+    parquet = run.check_metadata.get("parquet_matches_files", {})
     line = (
-        f"{key}: consistent ({db.get('files', 0)} files = {db.get('rows', 0)} rows, "
-        f"{complete.get('traces', 0)} traces; zip and archive store identical"
+        f"{key}: consistent ({db.get('files', 0)} files = {db.get('rows', 0)} rows = "
+        f"{parquet.get('rows', 0)} Parquet rows, {complete.get('traces', 0)} traces; "
+        "zip and archive store identical"
     )
     if db.get("normalized"):
         line += f"; {db['normalized']} NUL-normalized"

@@ -42,45 +42,78 @@ class Partition:
 
 
 MISSING = "missing"
+MATERIALIZED = "MATERIALIZED"
+IN_PROGRESS = "IN_PROGRESS"
+FAILED = "FAILED"
+# A check's state as the UI resolves it: a check that raised is EXECUTION_FAILED, one that
+# never ran in a finished run SKIPPED, WARN a failure at WARN severity (lets the day pass).
+SUCCEEDED, WARN = "SUCCEEDED", "WARN"
+EXECUTION_FAILED, SKIPPED = "EXECUTION_FAILED", "SKIPPED"
+_FAILURES = {FAILED, EXECUTION_FAILED}
+_PASSED = {SUCCEEDED, WARN}
 
 
 @dataclass
 class PartitionStatus:
+    """Each asset's state and each check's, as the Dagster instance records them, and
+    `checked`: the asset each check checks. A partition is archived only when every copy
+    is materialized AND its check passed: a copy nobody checked is not yet known good."""
+
     partition: Partition
     assets: dict[str, str] = field(default_factory=dict)
     checks: dict[str, str] = field(default_factory=dict)
+    checked: dict[str, str] = field(default_factory=dict)  # check -> its asset
 
     @property
     def archived(self) -> bool:
-        return all(state == "MATERIALIZED" for state in self.assets.values())
+        return all(state == MATERIALIZED for state in self.assets.values()) and all(
+            state in _PASSED for state in self.checks.values()
+        )
 
     @property
     def failed(self) -> bool:
-        return "FAILED" in self.assets.values() or "FAILED" in self.checks.values()
+        return any(state in _FAILURES for state in (*self.assets.values(), *self.checks.values()))
 
     @property
     def never_archived(self) -> bool:
         """No copy was ever made: nothing to verify."""
-        return not any(state in {"MATERIALIZED", "FAILED"} for state in self.assets.values())
+        return not any(state in {MATERIALIZED, FAILED} for state in self.assets.values())
 
     @property
     def summary(self) -> str:
-        """One truth: failed (which asset or check) / in progress / archived / partly
-        archived (which copies are missing) / not archived."""
-        failed = [
-            name for name, state in {**self.assets, **self.checks}.items() if state == "FAILED"
-        ]
+        """One truth: failed (which asset or check) / in progress / partly archived (which
+        copies are missing) / unchecked (which checks have no passing result) / archived /
+        not archived."""
+        states = {**self.assets, **self.checks}
+        failed = [name for name, state in states.items() if state in _FAILURES]
         if failed:
             return f"failed ({', '.join(failed)})"
-        if "IN_PROGRESS" in self.assets.values():
+        if IN_PROGRESS in states.values():
             return "in progress"
-        if self.archived:
-            warned = [name for name, state in self.checks.items() if state == "WARN"]
-            return f"archived (warning: {', '.join(warned)})" if warned else "archived"
-        missing = [name for name, state in self.assets.items() if state != "MATERIALIZED"]
-        if len(missing) == len(self.assets):
+        missing = [name for name, state in self.assets.items() if state != MATERIALIZED]
+        if missing and len(missing) == len(self.assets):
             return "not archived"
-        return f"partly archived (missing: {', '.join(missing)})"
+        if missing:
+            return f"partly archived (missing: {', '.join(missing)})"
+        unchecked = [name for name, state in self.checks.items() if state not in _PASSED]
+        if unchecked:
+            return f"unchecked ({', '.join(unchecked)})"
+        warned = [name for name, state in self.checks.items() if state == WARN]
+        return f"archived (warning: {', '.join(warned)})" if warned else "archived"
+
+    def copy_state(self, asset: str) -> str:
+        """One cell of `lse status`: the asset and its checks in a word or two."""
+        state = self.assets.get(asset, MISSING)
+        if state != MATERIALIZED:
+            return {FAILED: "FAILED", IN_PROGRESS: "in progress"}.get(state, state)
+        checks = [self.checks.get(c, MISSING) for c, on in self.checked.items() if on == asset]
+        if any(c in _FAILURES for c in checks):
+            return "check FAILED"
+        if IN_PROGRESS in checks:
+            return "checking"
+        if any(c not in _PASSED for c in checks):
+            return "unchecked"
+        return "ok (warning)" if WARN in checks else "ok"
 
 
 def days_between(first: date, last: date) -> list[date]:

@@ -1,6 +1,9 @@
 """What the Dagster instance knows of each partition: stage by stage, check by check.
 
-Read by `lse status` and by the retention alarm: one reading of the instance, two uses.
+Read by `lse status`, `lse verify` and the retention alarm: one reading of the instance,
+the records the UI shows. A check's latest execution is resolved as the UI resolves it: a
+planned check whose run is over did not pass (the run failed: EXECUTION_FAILED; the run
+succeeded without it: SKIPPED), one whose run still goes is IN_PROGRESS.
 """
 
 from __future__ import annotations
@@ -13,7 +16,15 @@ import dagster as dg
 # latest check execution of one partition takes it as its filter.
 from dagster._core.event_api import PartitionKeyFilter
 
-from lse_assets.core.partition import MISSING, Partition, PartitionStatus
+from lse_assets.core.partition import (
+    EXECUTION_FAILED,
+    IN_PROGRESS,
+    MISSING,
+    SKIPPED,
+    WARN,
+    Partition,
+    PartitionStatus,
+)
 
 
 def partition_statuses(
@@ -39,18 +50,26 @@ def partition_statuses(
             latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
                 [check_key], partition_filter=PartitionKeyFilter(key=key)
             ).get(check_key)
-            statuses[key].checks[check_key.name] = _check_state(latest)
+            statuses[key].checks[check_key.name] = _check_state(instance, latest)
+            statuses[key].checked[check_key.name] = check_key.asset_key.to_user_string()
     return list(statuses.values())
 
 
-def _check_state(record) -> str:
+def _check_state(instance: dg.DagsterInstance, record) -> str:
     if record is None:
         return MISSING
+    if record.status.value == "PLANNED":
+        run = instance.get_run_by_id(record.run_id)
+        if run is None:  # the run was deleted
+            return SKIPPED
+        if not run.is_finished:
+            return IN_PROGRESS
+        return EXECUTION_FAILED if run.status == dg.DagsterRunStatus.FAILURE else SKIPPED
     evaluation = record.event.dagster_event.event_specific_data if record.event else None
     if (
         record.status.value == "FAILED"
         and evaluation is not None
         and evaluation.severity == dg.AssetCheckSeverity.WARN
     ):
-        return "WARN"
+        return WARN
     return record.status.value

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster._core.instance.ref import InstanceRef
 
 
@@ -37,6 +38,19 @@ def test_demo_archives_every_partition_and_prints_the_table(tmp_path):
     assert "created" in result.stdout and "FAILED" not in result.stdout
     demo_home = tmp_path / "demo"  # the demo profile's own home, beside production's
     assert len(list((demo_home / "drive").rglob("*.zip"))) == 2
+    # The Parquet copy: where it is, and a query that runs as printed.
+    assert (
+        f"Parquet copy (LangSmith Bulk Export layout, docs/parquet.md): {demo_home / 'parquet'}"
+        in (result.stdout)
+    )
+    query = result.stdout.split("Query it, e.g. in DuckDB:  ", 1)[1].splitlines()[0]
+    counted = dict(duckdb.sql(query).fetchall())
+    on_disk = {
+        project: len(list((demo_home / "data" / project).glob("*/runs/*.json")))
+        for project in ("demo-chatbot", "demo-rag-agent")
+    }
+    assert counted == on_disk and all(on_disk.values())
+    assert all(f"{n} rows" in result.stdout for n in on_disk.values())  # the parquet column
     assert (demo_home / "dagster").is_dir()  # a persistent instance for `lse --demo ui`
     assert not (tmp_path / "dagster").exists() and not (tmp_path / "data").exists()
     assert "XDG_RUNTIME_DIR" not in result.stderr and "Warning" not in result.stderr
@@ -187,16 +201,18 @@ def test_after_the_demo_status_and_verify_tell_the_same_truth(tmp_path):
         if line.startswith("│")
     }
     for project in ("demo-chatbot", "demo-rag-agent"):
-        assert rows[f"{yesterday}{project}"].rstrip("│ ").endswith("archived")
+        cells = [cell.strip() for cell in rows[f"{yesterday}{project}"].split("│")[3:-1]]
+        assert cells == ["ok"] * 5 + ["archived"]  # five copies, each materialized and checked
         assert rows[f"{before}{project}"].rstrip("│ ").endswith("not archived")
         assert f"{yesterday}|{project}: consistent (" in checked.stdout
         assert f"{before}|{project}: not archived" in never.stdout
+    assert "Parquet rows" in checked.stdout
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert never.returncode == 1 and never.stderr == ""
     assert "Traceback" not in never.stdout + never.stderr
-    # verify of yesterday recorded its 4 checks x 2 projects; the never-archived day nothing.
+    # verify of yesterday recorded its 5 checks x 2 projects; the never-archived day nothing.
     evaluations = _check_evaluations(tmp_path / "demo" / "dagster")
-    assert len(evaluations) == evaluations_after_demo + 8
+    assert len(evaluations) == evaluations_after_demo + 10
     assert all(e.partition is None or str(before) not in e.partition for e in evaluations)
     # The demo stays a demo: production's status knows nothing of it.
     assert "demo-chatbot" not in production.stdout and "default" in production.stdout
