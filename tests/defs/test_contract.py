@@ -1,7 +1,8 @@
-"""The code location's contract, pinned whole: asset keys and their parents, every check
-(its asset, blocking, the severity of a failure), the partitions, every job, schedule and
-sensor. Users' runs, backfills, alerts and history hang on these names: changing one is
-a deliberate edit of the table below, never a side effect.
+"""The code location's contract, pinned whole: asset keys and their parents, each asset's
+group, kinds, pool and retries, every check (its asset, blocking, the severity of a
+failure), the partitions, every job, schedule and sensor. Users' runs, backfills, alerts
+and history hang on these names: changing one is a deliberate edit of the table below,
+never a side effect.
 
 The table is the defaults of the test environment (conftest: LSE_PROJECTS, LSE_START_DATE;
 settings defaults for the crons).
@@ -13,6 +14,8 @@ import dagster as dg
 
 from lse_assets.core.runfiles import RUNS_DIR, PartitionPaths
 from lse_assets.definitions import defs as code_location
+from lse_assets.defs.assets import build_assets
+from lse_assets.settings import load_settings
 from tests.conftest import PROJECT_A, PROJECT_B
 from tests.defs.test_archive_integrity import _without_entry
 from tests.fakes.helpers import check_results, local_resources, materialize
@@ -27,12 +30,22 @@ ASSETS = {  # asset key -> parent asset keys
     "run_archive": {"raw_runs"},
     "drive_archive": {"run_archive"},
     "db_runs": {"raw_runs"},
+    "parquet_runs": {"raw_runs"},
+}
+# asset key -> (group, kinds, pool, retried by a RetryPolicy when LSE_STEP_RETRIES > 0)
+ASSET_PROPERTIES = {
+    "raw_runs": ("langsmith_archive", {"langsmith", "json"}, "langsmith", True),
+    "run_archive": ("langsmith_archive", {"zip"}, None, False),
+    "drive_archive": ("langsmith_archive", {"googledrive"}, "google_drive", True),
+    "db_runs": ("langsmith_archive", {"postgres"}, None, False),
+    "parquet_runs": ("langsmith_archive", {"parquet"}, None, True),
 }
 CHECKS = {  # (asset, check) -> (blocking, severity of a failure on a damaged partition)
     ("raw_runs", "runs_complete"): (True, "ERROR"),
     ("run_archive", "archive_matches_files"): (True, "ERROR"),
     ("drive_archive", "drive_matches_archive"): (True, "ERROR"),
     ("db_runs", "files_match_db"): (True, "ERROR"),
+    ("parquet_runs", "parquet_matches_files"): (True, "ERROR"),
 }
 PARTITIONS = {  # dimension -> definition (every asset and check shares it)
     "date": ("daily", "UTC", "2025-01-01", "end_offset=0"),
@@ -64,6 +77,18 @@ def test_asset_keys_and_parents():
     assert found == ASSETS
 
 
+def test_asset_properties():
+    retried = build_assets(load_settings().model_copy(update={"step_retries": 3}))
+    retried = {a.key.to_user_string() for a in retried if a.op.retry_policy is not None}
+    found = {}
+    for key in GRAPH.get_all_asset_keys():
+        asset = GRAPH.get(key).assets_def
+        spec = asset.specs_by_key[key]
+        name = key.to_user_string()
+        found[name] = (spec.group_name, set(spec.kinds), asset.op.pool, name in retried)
+    assert found == ASSET_PROPERTIES
+
+
 def test_checks_their_assets_and_blocking():
     found = {
         (key.asset_key.to_user_string(), key.name): GRAPH.get(key).blocking
@@ -76,8 +101,8 @@ def test_the_severity_of_each_checks_failure(tmp_path, postgres):
     resources = local_resources(tmp_path, postgres)
     day = date(2025, 9, 13)
     assert materialize(PROJECT_A, day, resources).success
-    # Damage every copy once: a lost run file, a zip missing another entry (so it differs
-    # from the Drive copy too).
+    # Damage every copy once: a lost run file (the database and the Parquet file now hold a
+    # run the files lack), a zip missing another entry (so it differs from Drive's too).
     paths = PartitionPaths(tmp_path / "data", PROJECT_A, day)
     files = sorted(paths.runs_dir.iterdir())
     files[0].unlink()
