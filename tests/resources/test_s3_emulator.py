@@ -28,15 +28,18 @@ class Boom(Exception):
     pass
 
 
-def _s3() -> fsspec.AbstractFileSystem:
-    """The filesystem exactly as production code gets it: no arguments."""
-    return fsspec.filesystem("s3")
+def _s3(bucket: S3Bucket) -> fsspec.AbstractFileSystem:
+    """The filesystem exactly as production code gets it (no arguments), checked to be on the
+    emulator before it sends anything: a broken setup fails here, not by calling AWS."""
+    fs = fsspec.filesystem("s3")
+    fs.connect()
+    assert fs.s3.meta.endpoint_url == bucket.emulator.endpoint_url
+    return fs
 
 
 def _api_calls(fs: fsspec.AbstractFileSystem) -> list[str]:
     """Names of the S3 API calls the filesystem makes from now on (botocore's own events)."""
     calls: list[str] = []
-    fs.connect()
     fs.s3.meta.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
     return calls
 
@@ -49,6 +52,7 @@ def _dead_loopback_url() -> str:
 
 def test_a_plain_s3_url_reaches_the_emulator(s3_bucket: S3Bucket) -> None:
     url = f"{s3_bucket.url}/runs/2025-01-02/a.bin"
+    fs = _s3(s3_bucket)
     with fsspec.open(url, "wb") as handle:
         handle.write(PAYLOAD)
 
@@ -56,7 +60,7 @@ def test_a_plain_s3_url_reaches_the_emulator(s3_bucket: S3Bucket) -> None:
         Bucket=s3_bucket.name, Key="runs/2025-01-02/a.bin"
     )
     assert stored["Body"].read() == PAYLOAD
-    assert _s3().find(s3_bucket.name) == [f"{s3_bucket.name}/runs/2025-01-02/a.bin"]
+    assert fs.find(s3_bucket.name) == [f"{s3_bucket.name}/runs/2025-01-02/a.bin"]
     with fsspec.open(url, "rb") as handle:
         assert handle.read() == PAYLOAD
 
@@ -65,7 +69,7 @@ def test_the_s3_endpoint_variable_wins_over_the_generic_one(
     s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", _dead_loopback_url())
-    _s3().pipe(f"{s3_bucket.name}/a", PAYLOAD)
+    _s3(s3_bucket).pipe(f"{s3_bucket.name}/a", PAYLOAD)
     assert s3_bucket.emulator.client().head_object(Bucket=s3_bucket.name, Key="a")[
         "ContentLength"
     ] == len(PAYLOAD)
@@ -75,14 +79,14 @@ def test_the_generic_endpoint_variable_alone_is_enough(
     s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
-    _s3().pipe(f"{s3_bucket.name}/a", PAYLOAD)
+    _s3(s3_bucket).pipe(f"{s3_bucket.name}/a", PAYLOAD)
     assert s3_bucket.emulator.client().head_object(Bucket=s3_bucket.name, Key="a")[
         "ContentLength"
     ] == len(PAYLOAD)
 
 
 def test_copy_is_server_side_and_mv_is_copy_then_delete(s3_bucket: S3Bucket) -> None:
-    fs = _s3()
+    fs = _s3(s3_bucket)
     root = s3_bucket.name
     fs.pipe(f"{root}/tmp/a", PAYLOAD)
     calls = _api_calls(fs)
@@ -116,7 +120,7 @@ SIZES = pytest.mark.parametrize("size", [1024, 6 * MIB], ids=["put", "multipart"
 def test_a_failed_write_in_a_plain_with_block_is_published_half_written(
     s3_bucket: S3Bucket, size: int
 ) -> None:
-    fs = _s3()
+    fs = _s3(s3_bucket)
     key = f"{s3_bucket.name}/day.parquet"
     with pytest.raises(Boom), fs.open(key, "wb", block_size=5 * MIB) as handle:
         handle.write(b"x" * size)
@@ -130,7 +134,7 @@ def test_a_failed_write_in_a_plain_with_block_is_published_half_written(
 
 @SIZES
 def test_a_failed_write_in_a_transaction_publishes_nothing(s3_bucket: S3Bucket, size: int) -> None:
-    fs = _s3()
+    fs = _s3(s3_bucket)
     key = f"{s3_bucket.name}/day.parquet"
     with pytest.raises(Boom), fs.transaction, fs.open(key, "wb", block_size=5 * MIB) as handle:
         handle.write(b"x" * size)
@@ -144,7 +148,7 @@ def test_a_failed_write_in_a_transaction_publishes_nothing(s3_bucket: S3Bucket, 
 
 @SIZES
 def test_an_uncommitted_write_is_invisible_until_commit(s3_bucket: S3Bucket, size: int) -> None:
-    fs = _s3()
+    fs = _s3(s3_bucket)
     key = f"{s3_bucket.name}/day.parquet"
     handle = fs.open(key, "wb", autocommit=False, block_size=5 * MIB)
     handle.write(b"x" * size)
@@ -179,7 +183,7 @@ def test_parquet_through_fsspec_reads_back_with_pyarrow_and_duckdb(s3_bucket: S3
         pa.table({"id": ["a", "b"], "start_time": [moment, moment], "inputs": ["{}", "ü\x00"]}),
         pa.table({"id": ["c"], "start_time": [moment], "inputs": ['{"k": "🐢"}']}),
     ]
-    fs = _s3()
+    fs = _s3(s3_bucket)
     with fs.open(key, "wb") as handle:
         writer = pq.ParquetWriter(
             handle, schema.with_metadata(None), compression="zstd", write_page_checksum=True
