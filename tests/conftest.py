@@ -10,12 +10,16 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
 
 from resources.postgres import embedded as embedded_postgres
 from resources.postgres.resource import PostgresResource
+
+if TYPE_CHECKING:
+    from tests.fakes.s3_server import S3Bucket, S3Emulator
 
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="lse-tests-"))
 os.environ.update(
@@ -75,6 +79,28 @@ def postgres(postgres_url: str) -> PostgresResource:
     with resource.engine().begin() as connection:
         connection.execute(sa.text("TRUNCATE runs"))
     return resource
+
+
+@pytest.fixture(scope="session")
+def s3_emulator() -> Iterator["S3Emulator"]:
+    """A real S3 (moto's server, tests/fakes/s3_server.py) on a loopback port, started on first
+    use and stopped after the session."""
+    from tests.fakes.s3_server import running_emulator  # moto is imported only when needed
+
+    with running_emulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def s3_bucket(
+    s3_emulator: "S3Emulator", monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator["S3Bucket"]:
+    """A fresh bucket, and the AWS variables pointing at the emulator for this test: a plain
+    `s3://` URL reaches it through fsspec/s3fs as in production. Emptied afterwards."""
+    aws_home = tmp_path / "aws-home"
+    aws_home.mkdir()
+    with s3_emulator.bucket_for_test(monkeypatch, str(aws_home)) as bucket:
+        yield bucket
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,7 @@ copied, removal and new data reaching the Parquet file."""
 import threading
 from datetime import date
 
+import dagster as dg
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,6 +18,7 @@ from resources.langsmith.sample import SampleLangSmithResource
 from resources.object_store.resource import ParquetStoreResource
 from tests.conftest import PROJECT_A
 from tests.fakes.helpers import asset_metadata, check_results, local_resources, materialize
+from tests.fakes.s3_server import KEY_ID, SECRET, duckdb_connection
 
 DAY = date(2025, 9, 13)
 
@@ -168,3 +170,34 @@ def test_two_writers_of_one_partition_at_once_leave_one_good_file(tmp_path, post
     checked = materialize(PROJECT_A, DAY, local_resources(tmp_path, postgres), only_checks=True)
     assert check_results(checked)["parquet_matches_files"].passed
     assert not list((tmp_path / "parquet" / "_lse_staging").iterdir())
+
+
+def test_to_s3_through_the_production_path_duckdb_reads_it_and_no_key_is_recorded(
+    tmp_path, postgres, s3_bucket
+):
+    url = f"{s3_bucket.url}/warehouse/langsmith"
+    resources = {**local_resources(tmp_path, postgres), "parquet": ParquetStoreResource(url=url)}
+    instance = dg.DagsterInstance.ephemeral()
+
+    first = materialize(PROJECT_A, DAY, resources, instance=instance)
+    second = materialize(PROJECT_A, DAY, resources, instance=instance)
+
+    assert first.success and second.success
+    written = asset_metadata(first, "parquet_runs")
+    relative = bulk_export.export_of(_paths(tmp_path)).relative_path
+    assert written["location"] == f"{url}/{relative}"
+    assert asset_metadata(second, "parquet_runs")["unchanged"] is True
+    assert check_results(second)["parquet_matches_files"].passed
+    connection = duckdb_connection(s3_bucket.emulator)
+    rows, roots, day = connection.sql(
+        f"SELECT count(*), count(*) FILTER (WHERE is_root), any_value(day) "
+        f"FROM read_parquet('{url}/**/*.parquet', hive_partitioning = true)"
+    ).fetchall()[0]
+    assert rows == written["rows"] == len(list(_paths(tmp_path).runs_dir.iterdir()))
+    assert roots > 0 and str(day) in ("13", "2025-09-13")
+    stored = s3_bucket.emulator.client().list_objects_v2(Bucket=s3_bucket.name)["Contents"]
+    assert [item["Key"] for item in stored] == [f"warehouse/langsmith/{relative}"]
+    recorded = repr(list(instance.all_logs(first.run_id))) + repr(
+        list(instance.all_logs(second.run_id))
+    )
+    assert KEY_ID not in recorded and SECRET not in recorded

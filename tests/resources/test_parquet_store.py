@@ -1,12 +1,13 @@
-"""ParquetStoreResource on a local folder: a file appears whole or not at all, a killed
-writer leaves the previous file, credentials never sit in the URL."""
+"""ParquetStoreResource on a local folder and on S3 (the emulator, through the same code
+path as production): a file appears whole or not at all, a killed writer leaves the
+previous file, credentials never sit in the URL."""
 
-import os
 import signal
 import subprocess
 import sys
 import textwrap
 
+import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -28,21 +29,45 @@ def _producer(rows: int, metadata: dict | None = None):
     return produce
 
 
-def _staged(root) -> list[str]:
-    staging = root / STAGING
-    return sorted(os.listdir(staging)) if staging.exists() else []
+class Destination:
+    """A destination as a reader outside the store sees it (its own fsspec client)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.fs, self.root = fsspec.core.url_to_fs(url)
+
+    def read(self, relative: str = RELATIVE) -> bytes:
+        return self.fs.cat_file(f"{self.root}/{relative}")
+
+    def write(self, data: bytes, relative: str = RELATIVE) -> None:
+        self.fs.pipe_file(f"{self.root}/{relative}", data)
+
+    def staged(self) -> list[str]:
+        self.fs.invalidate_cache()
+        try:
+            return sorted(self.fs.ls(f"{self.root}/{STAGING}", detail=False))
+        except FileNotFoundError:
+            return []
 
 
-def test_a_write_appears_whole_with_its_footer_and_leaves_no_staging(tmp_path):
-    store = ParquetStoreResource(url=str(tmp_path))
+@pytest.fixture(params=["local", "s3"])
+def destination(request, tmp_path) -> Destination:
+    if request.param == "local":
+        return Destination(str(tmp_path / "parquet"))
+    bucket = request.getfixturevalue("s3_bucket")
+    return Destination(f"{bucket.url}/lse/parquet")
+
+
+def test_a_write_appears_whole_with_its_footer_and_leaves_no_staging(destination):
+    store = ParquetStoreResource(url=destination.url)
 
     written = store.write(RELATIVE, _producer(3))
 
-    assert written.rows == 3 and written.location == f"{tmp_path}/{RELATIVE}"
+    assert written.rows == 3 and written.location == f"{destination.url}/{RELATIVE}"
     footer = store.footer(RELATIVE)
     assert footer.rows == 3 and footer.metadata[b"lse.content_sha256"] == b"v1"
-    assert footer.size == (tmp_path / RELATIVE).stat().st_size == written.size
-    assert _staged(tmp_path) == []
+    assert footer.size == len(destination.read()) == written.size
+    assert destination.staged() == []
     with store.batches(RELATIVE) as batches:
         assert [row["id"] for batch in batches for row in batch.to_pylist()] == [
             "run-00000",
@@ -51,26 +76,26 @@ def test_a_write_appears_whole_with_its_footer_and_leaves_no_staging(tmp_path):
         ]
 
 
-def test_no_file_means_no_footer_and_no_batches(tmp_path):
-    store = ParquetStoreResource(url=str(tmp_path))
+def test_no_file_means_no_footer_and_no_batches(destination):
+    store = ParquetStoreResource(url=destination.url)
 
     assert store.footer(RELATIVE) is None
     with store.batches(RELATIVE) as batches:
         assert batches is None
 
 
-def test_a_damaged_file_has_no_footer_so_it_is_rewritten_not_trusted(tmp_path):
-    store = ParquetStoreResource(url=str(tmp_path))
+def test_a_damaged_file_has_no_footer_so_it_is_rewritten_not_trusted(destination):
+    store = ParquetStoreResource(url=destination.url)
     store.write(RELATIVE, _producer(3))
-    (tmp_path / RELATIVE).write_bytes(b"PAR1 not really")
+    destination.write(b"PAR1 not really")
 
     assert store.footer(RELATIVE) is None
 
 
-def test_a_writer_that_fails_half_way_leaves_the_previous_file_byte_for_byte(tmp_path):
-    store = ParquetStoreResource(url=str(tmp_path))
+def test_a_writer_that_fails_half_way_leaves_the_previous_file_byte_for_byte(destination):
+    store = ParquetStoreResource(url=destination.url)
     store.write(RELATIVE, _producer(3))
-    before = (tmp_path / RELATIVE).read_bytes()
+    before = destination.read()
 
     def broken(sink) -> int:
         sink.write(b"PAR1" + b"\0" * 10_000)
@@ -79,12 +104,12 @@ def test_a_writer_that_fails_half_way_leaves_the_previous_file_byte_for_byte(tmp
     with pytest.raises(RuntimeError, match="went away"):
         store.write(RELATIVE, broken)
 
-    assert (tmp_path / RELATIVE).read_bytes() == before
-    assert _staged(tmp_path) == []
+    assert destination.read() == before
+    assert destination.staged() == []
 
 
-def test_a_file_that_does_not_read_back_as_written_is_not_committed(tmp_path):
-    store = ParquetStoreResource(url=str(tmp_path))
+def test_a_file_that_does_not_read_back_as_written_is_not_committed(destination):
+    store = ParquetStoreResource(url=destination.url)
 
     def miscounted(sink) -> int:
         return _producer(3)(sink) + 1
@@ -92,26 +117,26 @@ def test_a_file_that_does_not_read_back_as_written_is_not_committed(tmp_path):
     with pytest.raises(TransientError, match="holds 3 rows, 4 were written"):
         store.write(RELATIVE, miscounted)
 
-    assert not (tmp_path / RELATIVE).exists()
-    assert _staged(tmp_path) == []
+    assert store.footer(RELATIVE) is None
+    assert destination.staged() == []
 
 
 def test_a_killed_writer_leaves_the_previous_file_and_the_next_write_clears_its_leftover(
-    tmp_path,
+    destination,
 ):
-    store = ParquetStoreResource(url=str(tmp_path))
+    store = ParquetStoreResource(url=destination.url)
     store.write(RELATIVE, _producer(3))
-    before = (tmp_path / RELATIVE).read_bytes()
+    before = destination.read()
     script = textwrap.dedent(
         f"""
         import sys, time
         from resources.object_store.resource import ParquetStoreResource
         def produce(sink):
-            sink.write(b"PAR1" + b"x" * 1_000_000)
+            sink.write(b"PAR1" + b"x" * 6_000_000)  # past S3's 5 MiB: a multipart upload
             sink.flush()
             print("writing", flush=True)
             time.sleep(60)
-        ParquetStoreResource(url={str(tmp_path)!r}).write({RELATIVE!r}, produce)
+        ParquetStoreResource(url={destination.url!r}).write({RELATIVE!r}, produce)
         """
     )
     writer = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -121,13 +146,15 @@ def test_a_killed_writer_leaves_the_previous_file_and_the_next_write_clears_its_
     finally:
         writer.wait(timeout=30)
 
-    assert (tmp_path / RELATIVE).read_bytes() == before  # readers never saw a part
-    assert len(_staged(tmp_path)) == 1  # the killed writer's staging file
+    assert destination.read() == before  # readers never saw a part
+    # Locally the killed writer's staging file stays (the next write clears it); on S3 an
+    # unfinished multipart upload is no object at all.
+    assert len(destination.staged()) == (0 if destination.url.startswith("s3://") else 1)
 
     store.write(RELATIVE, _producer(5))
 
     assert store.footer(RELATIVE).rows == 5
-    assert _staged(tmp_path) == []
+    assert destination.staged() == []
 
 
 @pytest.mark.parametrize("build", ["settings", "resource"])
