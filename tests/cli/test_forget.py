@@ -209,3 +209,38 @@ def test_forgetting_a_whole_day_whose_parquet_path_moves_leaves_no_file_with_the
     assert _in_parquet(tmp_path / "parquet") == set()
     checks = check_results(materialize(PROJECT_A, DAY, resources, only_checks=True))
     assert checks["parquet_matches_files"].passed
+
+
+def test_forget_rewrites_the_parquet_file_on_s3(tmp_path, postgres, s3_bucket):
+    """The same through the object-store path (the S3 emulator, a plain s3:// URL): the file
+    is replaced by copy, the staging key is gone, DuckDB's httpfs no longer sees the runs."""
+    from resources.object_store.resource import ParquetStoreResource
+    from tests.fakes.s3_server import duckdb_connection
+
+    url = f"{s3_bucket.url}/warehouse"
+    parquet = ParquetStoreResource(url=url)
+    resources = {**local_resources(tmp_path, postgres), "parquet": parquet}
+    assert _all_passed(materialize(PROJECT_A, DAY, resources))
+    paths = PartitionPaths(tmp_path / "data", PROJECT_A, DAY)
+    trace, _, gone = _victims(paths)
+    gone = {r for r in gone if json.loads(paths.run_file(r).read_text())["trace_id"] == trace}
+
+    report = forget.forget(
+        PROJECT_A,
+        [],
+        [trace],
+        paths_for=lambda day: PartitionPaths(tmp_path / "data", PROJECT_A, day),
+        store=resources["drive"],
+        parquet=parquet,
+        rows=postgres,
+    )
+
+    relative = bulk_export.export_of(paths).relative_path
+    assert report.days[0].parquet == f"{url}/{relative}"
+    query = f"SELECT id FROM read_parquet('{url}/**/*.parquet', hive_partitioning = true)"
+    seen = {row[0] for row in duckdb_connection(s3_bucket.emulator).sql(query).fetchall()}
+    assert seen == {p.stem for p in paths.runs_dir.iterdir()} and not seen & gone
+    stored = s3_bucket.emulator.client().list_objects_v2(Bucket=s3_bucket.name)["Contents"]
+    assert [item["Key"] for item in stored] == [f"warehouse/{relative}"]
+    checks = check_results(materialize(PROJECT_A, DAY, resources, only_checks=True))
+    assert checks["parquet_matches_files"].passed
