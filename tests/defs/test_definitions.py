@@ -23,23 +23,27 @@ def test_definitions_load():
     required = {
         key for spec in [*defs.assets, *defs.asset_checks] for key in spec.required_resource_keys
     }
-    assert required - {"io_manager"} == {"langsmith", "run_files", "drive", "postgres"}
+    assert required - {"io_manager"} == {"langsmith", "run_files", "drive", "postgres", "parquet"}
     assert required - {"io_manager"} <= set(defs.resources)  # Dagster supplies io_manager
 
 
 def test_asset_graph_and_check_names_are_the_contract():
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert keys == {"raw_runs", "run_archive", "drive_archive", "db_runs"}
+    assert keys == {"raw_runs", "run_archive", "drive_archive", "db_runs", "parquet_runs"}
     assert {key.to_user_string() for key in graph.get(dg.AssetKey("db_runs")).parent_keys} == {
         "raw_runs"
     }
     assert {
         key.to_user_string() for key in graph.get(dg.AssetKey("drive_archive")).parent_keys
     } == {"run_archive"}
+    assert {key.to_user_string() for key in graph.get(dg.AssetKey("parquet_runs")).parent_keys} == {
+        "raw_runs"
+    }
     checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
     assert ("db_runs", "files_match_db") in checks
     assert ("run_archive", "archive_matches_files") in checks
+    assert ("parquet_runs", "parquet_matches_files") in checks
 
 
 def test_partition_keys_join_date_and_project():

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PROJECTS = ["proj-a", "Team B/ünïcode's"]
 DAYS = [date(2025, 9, 11) + timedelta(days=n) for n in range(3)]
-ASSETS = ["raw_runs", "run_archive", "drive_archive", "db_runs"]
+ASSETS = ["raw_runs", "run_archive", "drive_archive", "db_runs", "parquet_runs"]
 
 
 def _free_port() -> int:
@@ -229,7 +229,7 @@ def test_backfill_through_graphql_archives_every_partition(deployment, instance)
         if evaluation.partition in keys
     }
     assert evaluated == {(key, check): True for key in keys for check in checks}
-    assert len(evaluated) == 4 * len(partitions)
+    assert len(evaluated) == 5 * len(partitions)
 
 
 def test_tampered_row_fails_the_rerun_check_and_the_alert_arrives(deployment, instance, webhook):
