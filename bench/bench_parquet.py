@@ -17,7 +17,7 @@ one scratch folder on the same disk:
 - read (for scale): every run file read and parsed once, nothing else;
 - check: parquet_verify.compare of the file written against the run files (both read
   again, every column of every row compared), what parquet_matches_files does.
-Fsync and the store's commit are left out of all three (the same for every variant).
+Fsync and the store's commit are left out of every variant.
 Peak RSS of ours is measured in a fresh child process at N/10, N/2 and N runs.
 """
 
