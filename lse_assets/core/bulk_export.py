@@ -222,6 +222,12 @@ def _parents(run: dict[str, Any]) -> list[str]:
     return [str(run["parent_run_id"])] if run.get("parent_run_id") else []
 
 
+def _is_root(run: dict[str, Any]) -> bool:
+    # LangSmith's own flag when it sent one; else a run without a parent is a root.
+    flag = run.get("is_root")
+    return bool(flag) if flag is not None else not _parents(run)
+
+
 def parent_of(run: dict[str, Any]) -> str | None:
     """The direct parent: v1's parent_run_id, else the last of v2's parent_run_ids."""
     if run.get("parent_run_id"):
@@ -244,7 +250,7 @@ def row_of(run: dict[str, Any], export: Export, children: list[str]) -> dict[str
             "parent_run_ids": _json_text(_parents(run)),
             "run_type": _lower(run.get("run_type")),
             "status": _lower(run.get("status")),
-            "is_root": bool(run.get("is_root", not _parents(run))),
+            "is_root": _is_root(run),
             "start_time": _timestamp(run.get("start_time")),
             "end_time": _timestamp(run.get("end_time")),
             "first_token_time": _timestamp(run.get("first_token_time")),
@@ -266,50 +272,56 @@ def row_of(run: dict[str, Any], export: Export, children: list[str]) -> dict[str
     return row
 
 
-def _documents(
-    paths: runfiles.PartitionPaths, run_ids: list[str]
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    for run_id, raw in runfiles.iter_run_bytes(paths, run_ids):
-        try:
-            yield run_id, jsondoc.parse(raw)
-        except ValueError as error:
-            raise BulkExportError(f"run file {run_id}.json is not readable JSON: {error}") from None
+def _parse(run_id: str, raw: bytes) -> Any:
+    try:
+        return jsondoc.parse(raw)
+    except ValueError as error:
+        raise BulkExportError(f"run file {run_id}.json is not readable JSON: {error}") from None
 
 
 def child_index(paths: runfiles.PartitionPaths, run_ids: list[str]) -> dict[str, list[str]]:
     """parent id -> its direct children's ids (in run-id order): one pass over the files,
     keeping only the links. (The run files do not carry child ids; Bulk Export lacks them.)"""
     children: dict[str, list[str]] = defaultdict(list)
-    for run_id, run in _documents(paths, run_ids):
+    for run_id, raw in runfiles.iter_run_bytes(paths, run_ids):
+        run = _parse(run_id, raw)
         parent = parent_of(run) if isinstance(run, dict) else None
         if parent:
             children[parent].append(run_id)
     return children
 
 
-def rows(paths: runfiles.PartitionPaths, export: Export) -> Iterator[dict[str, Any]]:
-    """The partition's rows in run-id order, one run file in memory at a time."""
+def _sized_rows(
+    paths: runfiles.PartitionPaths, export: Export
+) -> Iterator[tuple[dict[str, Any], int]]:
+    """(row, the run file's size) in run-id order, one run file in memory at a time."""
     run_ids = runfiles.run_ids_on_disk(paths)
     children = child_index(paths, run_ids)
-    for _, run in _documents(paths, run_ids):
-        yield row_of(run, export, children.get(str(run.get("id")), []))
+    for run_id, raw in runfiles.iter_run_bytes(paths, run_ids):
+        run = _parse(run_id, raw)
+        yield row_of(run, export, children.get(str(run.get("id")), [])), len(raw)
 
 
-def _text_bytes(row: dict[str, Any]) -> int:
-    return sum(len(value) for value in row.values() if isinstance(value, str))
+def rows(paths: runfiles.PartitionPaths, export: Export) -> Iterator[dict[str, Any]]:
+    """The partition's rows in run-id order, one run file in memory at a time."""
+    for row, _ in _sized_rows(paths, export):
+        yield row
 
 
-def record_batches(
-    rows: Iterable[dict[str, Any]],
+def batches(
+    paths: runfiles.PartitionPaths,
+    export: Export,
     max_bytes: int = ROW_GROUP_BYTES,
     max_rows: int = ROW_GROUP_ROWS,
 ) -> Iterator[pa.RecordBatch]:
-    """Rows cut into batches of at most `max_bytes` of text (one row group each)."""
+    """The partition's rows in record batches of at most `max_bytes` of run files (the
+    JSON text a row holds is about its file's size): one row group each, so memory holds
+    one group whatever the day's size."""
     batch: list[dict[str, Any]] = []
     size = 0
-    for row in rows:
+    for row, row_size in _sized_rows(paths, export):
         batch.append(row)
-        size += _text_bytes(row)
+        size += row_size
         if size >= max_bytes or len(batch) >= max_rows:
             yield pa.RecordBatch.from_pylist(batch, schema=SCHEMA)
             batch, size = [], 0
@@ -329,4 +341,5 @@ def write(sink: IO[bytes], batches: Iterable[pa.RecordBatch], export: Export) ->
             if batch.num_rows:
                 writer.write_batch(batch)
                 written += batch.num_rows
+            del batch  # before the next one is built: one row group in memory, not two
     return written

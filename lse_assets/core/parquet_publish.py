@@ -51,8 +51,7 @@ def _publish(paths: runfiles.PartitionPaths, store: ParquetStore) -> Published:
         )
 
     def produce(sink) -> int:
-        batches = bulk_export.record_batches(bulk_export.rows(paths, export))
-        return bulk_export.write(sink, batches, export)
+        return bulk_export.write(sink, bulk_export.batches(paths, export), export)
 
     try:
         written = store.write(relative, produce)

@@ -54,9 +54,7 @@ def _root_and_children():
 def _write(paths, **batch_limits) -> tuple[bytes, bulk_export.Export]:
     export = bulk_export.export_of(paths)
     sink = io.BytesIO()
-    bulk_export.write(
-        sink, bulk_export.record_batches(bulk_export.rows(paths, export), **batch_limits), export
-    )
+    bulk_export.write(sink, bulk_export.batches(paths, export, **batch_limits), export)
     return sink.getvalue(), export
 
 
