@@ -463,11 +463,34 @@ def iter_run_bytes(
     paths: PartitionPaths, run_ids: list[str] | None = None
 ) -> Iterator[tuple[str, bytes]]:
     """(run_id, file bytes) in run-id order (or `run_ids` order), one file in memory at a
-    time. Plain os.path joins: per-file pathlib objects cost more than reading the file."""
-    runs_dir = os.fspath(paths.runs_dir)
-    for run_id in run_ids_on_disk(paths) if run_ids is None else run_ids:
-        with open(os.path.join(runs_dir, f"{run_id}.json"), "rb") as handle:
-            yield run_id, handle.read()
+    time. Raw descriptors relative to the runs folder: a buffered `open()` per file (and
+    per-file pathlib objects) cost twice the reading itself over 100k small files."""
+    ids = run_ids_on_disk(paths) if run_ids is None else run_ids
+    if not ids:
+        return
+    folder = os.open(paths.runs_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for run_id in ids:
+            yield run_id, _read_at(folder, f"{run_id}.json")
+    finally:
+        os.close(folder)
+
+
+_CHUNK = 1 << 16
+
+
+def _read_at(folder: int, name: str) -> bytes:
+    handle = os.open(name, os.O_RDONLY, dir_fd=folder)
+    try:
+        data = os.read(handle, _CHUNK)
+        if len(data) < _CHUNK:  # a regular file reads short only at its end
+            return data
+        chunks = [data]
+        while chunk := os.read(handle, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(handle)
 
 
 def same_data(manifest: dict[str, Any], other: dict[str, Any]) -> bool:
