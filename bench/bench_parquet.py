@@ -11,9 +11,10 @@ one scratch folder on the same disk:
 - floor: the partition's rows already built in memory as dicts (bulk_export.rows, run
   before the clock starts), then pa.Table.from_pylist and pq.write_table with zstd: what
   pyarrow alone costs for the same rows and file;
-- ours: bulk_export.write(batches(paths, export)), what parquet_runs does
-  inside its store's staging write: every run file read and parsed, its row made, batches
-  of at most ROW_GROUP_BYTES written as row groups;
+- ours: bulk_export.write(batches(paths, export, links_verified=True)), what parquet_runs
+  does inside its store's staging write: parent links from the manifest (as raw_runs
+  records them), every run file read and parsed once, its row made, batches of at most
+  ROW_GROUP_BYTES written as row groups (encoded on a second thread);
 - read (for scale): every run file read and parsed once, nothing else;
 - check: parquet_verify.compare of the file written against the run files (both read
   again, every column of every row compared), what parquet_matches_files does.
@@ -52,7 +53,7 @@ def read(paths: PartitionPaths) -> int:
 
 def ours(paths: PartitionPaths, export: bulk_export.Export, target: Path) -> int:
     with target.open("wb") as sink:
-        batches = bulk_export.batches(paths, export)
+        batches = bulk_export.batches(paths, export, links_verified=True)
         return bulk_export.write(sink, batches, export)
 
 

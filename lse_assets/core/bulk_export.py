@@ -27,6 +27,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import IO, Any
@@ -228,12 +229,7 @@ def _is_root(run: dict[str, Any]) -> bool:
     return bool(flag) if flag is not None else not _parents(run)
 
 
-def parent_of(run: dict[str, Any]) -> str | None:
-    """The direct parent: v1's parent_run_id, else the last of v2's parent_run_ids."""
-    if run.get("parent_run_id"):
-        return str(run["parent_run_id"])
-    parents = _parents(run)
-    return parents[-1] if parents else None
+parent_of = runfiles.direct_parent
 
 
 def row_of(run: dict[str, Any], export: Export, children: list[str]) -> dict[str, Any]:
@@ -291,12 +287,31 @@ def child_index(paths: runfiles.PartitionPaths, run_ids: list[str]) -> dict[str,
     return children
 
 
+def child_index_from_manifest(
+    paths: runfiles.PartitionPaths, run_ids: list[str]
+) -> dict[str, list[str]] | None:
+    """The same index from the manifest's `parents` map, recorded by raw_runs as it wrote
+    the files; None when the manifest has none that fits these files (written before the
+    map existed). Only for a writer that has verified the files against the manifest."""
+    parents = runfiles.read_manifest(paths).get("parents")
+    if not isinstance(parents, dict) or not parents.keys() <= set(run_ids):
+        return None
+    children: dict[str, list[str]] = defaultdict(list)
+    for run_id in run_ids:
+        if run_id in parents:
+            children[str(parents[run_id])].append(run_id)
+    return children
+
+
 def _sized_rows(
-    paths: runfiles.PartitionPaths, export: Export
+    paths: runfiles.PartitionPaths, export: Export, *, links_verified: bool = False
 ) -> Iterator[tuple[dict[str, Any], int]]:
-    """(row, the run file's size) in run-id order, one run file in memory at a time."""
+    """(row, the run file's size) in run-id order, one run file in memory at a time.
+    `links_verified`: the files match their manifest, so its parent links may be used."""
     run_ids = runfiles.run_ids_on_disk(paths)
-    children = child_index(paths, run_ids)
+    children = (links_verified and child_index_from_manifest(paths, run_ids)) or child_index(
+        paths, run_ids
+    )
     for run_id, raw in runfiles.iter_run_bytes(paths, run_ids):
         run = _parse(run_id, raw)
         yield row_of(run, export, children.get(str(run.get("id")), [])), len(raw)
@@ -313,13 +328,15 @@ def batches(
     export: Export,
     max_bytes: int = ROW_GROUP_BYTES,
     max_rows: int = ROW_GROUP_ROWS,
+    *,
+    links_verified: bool = False,
 ) -> Iterator[pa.RecordBatch]:
     """The partition's rows in record batches of at most `max_bytes` of run files (the
     JSON text a row holds is about its file's size): one row group each, so memory holds
     one group whatever the day's size."""
     batch: list[dict[str, Any]] = []
     size = 0
-    for row, row_size in _sized_rows(paths, export):
+    for row, row_size in _sized_rows(paths, export, links_verified=links_verified):
         batch.append(row)
         size += row_size
         if size >= max_bytes or len(batch) >= max_rows:
@@ -331,15 +348,24 @@ def batches(
 
 def write(sink: IO[bytes], batches: Iterable[pa.RecordBatch], export: Export) -> int:
     """Write the batches as one Parquet file (zstd, page checksums); return the row count.
-    An empty day is a valid file of zero rows, so every partition has its file."""
+    An empty day is a valid file of zero rows, so every partition has its file.
+
+    Each row group is encoded and compressed on a second thread (pyarrow releases the GIL
+    there) while the next batch is read and built: at most two groups in memory."""
     schema = SCHEMA.with_metadata(export.footer)
     written = 0
-    with pq.ParquetWriter(
-        sink, schema, compression=COMPRESSION, write_page_checksum=True
-    ) as writer:
+    with (
+        pq.ParquetWriter(sink, schema, compression=COMPRESSION, write_page_checksum=True) as writer,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-write") as encoder,
+    ):
+        pending: Future[None] | None = None
         for batch in batches:
+            if pending is not None:
+                pending.result()  # the previous group is written (or its error raised)
             if batch.num_rows:
-                writer.write_batch(batch)
+                pending = encoder.submit(writer.write_batch, batch)
                 written += batch.num_rows
-            del batch  # before the next one is built: one row group in memory, not two
+            del batch  # the encoder holds it only until it is written
+        if pending is not None:
+            pending.result()
     return written

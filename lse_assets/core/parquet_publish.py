@@ -51,7 +51,10 @@ def _publish(paths: runfiles.PartitionPaths, store: ParquetStore) -> Published:
         )
 
     def produce(sink) -> int:
-        return bulk_export.write(sink, bulk_export.batches(paths, export), export)
+        # The files were just verified against the manifest: its parent links may be used
+        # (the check, parquet_matches_files, derives them from the files themselves).
+        batches = bulk_export.batches(paths, export, links_verified=True)
+        return bulk_export.write(sink, batches, export)
 
     try:
         written = store.write(relative, produce)

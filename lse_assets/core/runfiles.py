@@ -125,6 +125,14 @@ class PartitionStats:
         return counts
 
 
+def direct_parent(run: dict[str, Any]) -> str | None:
+    """A run's direct parent: v1's parent_run_id, else the last of v2's parent_run_ids."""
+    if run.get("parent_run_id"):
+        return str(run["parent_run_id"])
+    parents = run.get("parent_run_ids")
+    return str(parents[-1]) if isinstance(parents, list) and parents else None
+
+
 def is_root(run: dict[str, Any]) -> bool:
     return run.get("id") == run.get("trace_id")
 
@@ -248,6 +256,7 @@ class _Writer:
     def __init__(self, tmp: Path) -> None:
         self.dir = os.fspath(tmp / RUNS_DIR)
         self.files: dict[str, str] = {}
+        self.parents: dict[str, str] = {}  # run id -> its direct parent (roots have none)
         self.stats = PartitionStats()
         self.trace_ids: set[str] = set()
 
@@ -272,6 +281,9 @@ class _Writer:
         else:
             durable.write_file(Path(target), data, sync=False)
         self.files[run_id] = digest
+        parent = direct_parent(run)
+        if parent:
+            self.parents[run_id] = parent
         _add_run(self.stats, run, len(data), self.trace_ids)
 
 
@@ -383,6 +395,9 @@ def _merge_and_swap(
         "window": day_window(paths.day),
         "counts": stats.counts(),
         "files": dict(sorted(writer.files.items())),
+        # Recorded as the runs are written, so readers that need the tree (the Parquet
+        # copy's child_run_ids) do not read every file twice.
+        "parents": dict(sorted(writer.parents.items())),
         "vanished": dict(sorted(vanished.items())),
         "source": source,
     }
