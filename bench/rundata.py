@@ -21,7 +21,7 @@ from resources.langsmith.sample import SampleLangSmithResource
 
 DAY = date(2025, 9, 13)
 PROJECT = "bench-project"
-_VERSION = 2  # bump when the generated runs change, to regenerate cached partitions
+_VERSION = 3  # bump when the generated runs change, to regenerate cached partitions
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -44,6 +44,7 @@ def write_partition(
     rng = random.Random(f"{project}|{seed}")  # distinct partitions never share a run id
     template = _template()
     written = 0
+    parents: dict[str, str] = {}
     while written < n:
         mapping: dict[bytes, bytes] = {}
 
@@ -59,12 +60,16 @@ def write_partition(
             new_raw = _UUID.sub(fresh, raw)
             new_id = mapping[run_id.encode()].decode()
             paths.run_file(new_id).write_bytes(new_raw)
+            parent = runfiles.direct_parent(jsondoc.parse(new_raw))
+            if parent:
+                parents[new_id] = parent
             written += 1
     manifest = {
         "format": runfiles.FORMAT,
         "project": project,
         "date": DAY.isoformat(),
         "bench": marker,
+        "parents": dict(sorted(parents.items())),  # as raw_runs records them
     }
     paths.manifest.write_bytes(jsondoc.canonical_bytes(manifest))
     return paths

@@ -27,6 +27,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import IO, Any
@@ -222,12 +223,13 @@ def _parents(run: dict[str, Any]) -> list[str]:
     return [str(run["parent_run_id"])] if run.get("parent_run_id") else []
 
 
-def parent_of(run: dict[str, Any]) -> str | None:
-    """The direct parent: v1's parent_run_id, else the last of v2's parent_run_ids."""
-    if run.get("parent_run_id"):
-        return str(run["parent_run_id"])
-    parents = _parents(run)
-    return parents[-1] if parents else None
+def _is_root(run: dict[str, Any]) -> bool:
+    # LangSmith's own flag when it sent one; else a run without a parent is a root.
+    flag = run.get("is_root")
+    return bool(flag) if flag is not None else not _parents(run)
+
+
+parent_of = runfiles.direct_parent
 
 
 def row_of(run: dict[str, Any], export: Export, children: list[str]) -> dict[str, Any]:
@@ -244,7 +246,7 @@ def row_of(run: dict[str, Any], export: Export, children: list[str]) -> dict[str
             "parent_run_ids": _json_text(_parents(run)),
             "run_type": _lower(run.get("run_type")),
             "status": _lower(run.get("status")),
-            "is_root": bool(run.get("is_root", not _parents(run))),
+            "is_root": _is_root(run),
             "start_time": _timestamp(run.get("start_time")),
             "end_time": _timestamp(run.get("end_time")),
             "first_token_time": _timestamp(run.get("first_token_time")),
@@ -266,50 +268,77 @@ def row_of(run: dict[str, Any], export: Export, children: list[str]) -> dict[str
     return row
 
 
-def _documents(
-    paths: runfiles.PartitionPaths, run_ids: list[str]
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    for run_id, raw in runfiles.iter_run_bytes(paths, run_ids):
-        try:
-            yield run_id, jsondoc.parse(raw)
-        except ValueError as error:
-            raise BulkExportError(f"run file {run_id}.json is not readable JSON: {error}") from None
+def _parse(run_id: str, raw: bytes) -> Any:
+    try:
+        return jsondoc.parse(raw)
+    except ValueError as error:
+        raise BulkExportError(f"run file {run_id}.json is not readable JSON: {error}") from None
 
 
 def child_index(paths: runfiles.PartitionPaths, run_ids: list[str]) -> dict[str, list[str]]:
     """parent id -> its direct children's ids (in run-id order): one pass over the files,
     keeping only the links. (The run files do not carry child ids; Bulk Export lacks them.)"""
     children: dict[str, list[str]] = defaultdict(list)
-    for run_id, run in _documents(paths, run_ids):
+    for run_id, raw in runfiles.iter_run_bytes(paths, run_ids):
+        run = _parse(run_id, raw)
         parent = parent_of(run) if isinstance(run, dict) else None
         if parent:
             children[parent].append(run_id)
     return children
 
 
+def child_index_from_manifest(
+    paths: runfiles.PartitionPaths, run_ids: list[str]
+) -> dict[str, list[str]] | None:
+    """The same index from the manifest's `parents` map, recorded by raw_runs as it wrote
+    the files; None when the manifest has none that fits these files (written before the
+    map existed). Only for a writer that has verified the files against the manifest."""
+    parents = runfiles.read_manifest(paths).get("parents")
+    if not isinstance(parents, dict) or not parents.keys() <= set(run_ids):
+        return None
+    children: dict[str, list[str]] = defaultdict(list)
+    for run_id in run_ids:
+        if run_id in parents:
+            children[str(parents[run_id])].append(run_id)
+    return children
+
+
+def _sized_rows(
+    paths: runfiles.PartitionPaths, export: Export, *, links_verified: bool = False
+) -> Iterator[tuple[dict[str, Any], int]]:
+    """(row, the run file's size) in run-id order, one run file in memory at a time.
+    `links_verified`: the files match their manifest, so its parent links may be used."""
+    run_ids = runfiles.run_ids_on_disk(paths)
+    children = (links_verified and child_index_from_manifest(paths, run_ids)) or child_index(
+        paths, run_ids
+    )
+    for run_id, raw in runfiles.iter_run_bytes(paths, run_ids):
+        run = _parse(run_id, raw)
+        yield row_of(run, export, children.get(str(run.get("id")), [])), len(raw)
+
+
 def rows(paths: runfiles.PartitionPaths, export: Export) -> Iterator[dict[str, Any]]:
     """The partition's rows in run-id order, one run file in memory at a time."""
-    run_ids = runfiles.run_ids_on_disk(paths)
-    children = child_index(paths, run_ids)
-    for _, run in _documents(paths, run_ids):
-        yield row_of(run, export, children.get(str(run.get("id")), []))
+    for row, _ in _sized_rows(paths, export):
+        yield row
 
 
-def _text_bytes(row: dict[str, Any]) -> int:
-    return sum(len(value) for value in row.values() if isinstance(value, str))
-
-
-def record_batches(
-    rows: Iterable[dict[str, Any]],
+def batches(
+    paths: runfiles.PartitionPaths,
+    export: Export,
     max_bytes: int = ROW_GROUP_BYTES,
     max_rows: int = ROW_GROUP_ROWS,
+    *,
+    links_verified: bool = False,
 ) -> Iterator[pa.RecordBatch]:
-    """Rows cut into batches of at most `max_bytes` of text (one row group each)."""
+    """The partition's rows in record batches of at most `max_bytes` of run files (the
+    JSON text a row holds is about its file's size): one row group each, so memory holds
+    one group whatever the day's size."""
     batch: list[dict[str, Any]] = []
     size = 0
-    for row in rows:
+    for row, row_size in _sized_rows(paths, export, links_verified=links_verified):
         batch.append(row)
-        size += _text_bytes(row)
+        size += row_size
         if size >= max_bytes or len(batch) >= max_rows:
             yield pa.RecordBatch.from_pylist(batch, schema=SCHEMA)
             batch, size = [], 0
@@ -319,14 +348,24 @@ def record_batches(
 
 def write(sink: IO[bytes], batches: Iterable[pa.RecordBatch], export: Export) -> int:
     """Write the batches as one Parquet file (zstd, page checksums); return the row count.
-    An empty day is a valid file of zero rows, so every partition has its file."""
+    An empty day is a valid file of zero rows, so every partition has its file.
+
+    Each row group is encoded and compressed on a second thread (pyarrow releases the GIL
+    there) while the next batch is read and built: at most two groups in memory."""
     schema = SCHEMA.with_metadata(export.footer)
     written = 0
-    with pq.ParquetWriter(
-        sink, schema, compression=COMPRESSION, write_page_checksum=True
-    ) as writer:
+    with (
+        pq.ParquetWriter(sink, schema, compression=COMPRESSION, write_page_checksum=True) as writer,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-write") as encoder,
+    ):
+        pending: Future[None] | None = None
         for batch in batches:
+            if pending is not None:
+                pending.result()  # the previous group is written (or its error raised)
             if batch.num_rows:
-                writer.write_batch(batch)
+                pending = encoder.submit(writer.write_batch, batch)
                 written += batch.num_rows
+            del batch  # the encoder holds it only until it is written
+        if pending is not None:
+            pending.result()
     return written

@@ -24,6 +24,7 @@ class Published:
     location: str
     unchanged: bool
     seconds: float
+    stale_removed: tuple[str, ...] = ()
 
 
 def publish(paths: runfiles.PartitionPaths, store: ParquetStore) -> Published:
@@ -46,12 +47,15 @@ def _publish(paths: runfiles.PartitionPaths, store: ParquetStore) -> Published:
     location = store.location(relative)
     footer = store.footer(relative)
     if footer and export.footer_matches(footer.metadata) and _rows_agree(paths, export, store):
+        stale = _remove_stale_copies(store, relative)
         return Published(
-            export, footer.rows, footer.size, location, True, time.perf_counter() - started
+            export, footer.rows, footer.size, location, True, time.perf_counter() - started, stale
         )
 
     def produce(sink) -> int:
-        batches = bulk_export.record_batches(bulk_export.rows(paths, export))
+        # The files were just verified against the manifest: its parent links may be used
+        # (the check, parquet_matches_files, derives them from the files themselves).
+        batches = bulk_export.batches(paths, export, links_verified=True)
         return bulk_export.write(sink, batches, export)
 
     try:
@@ -60,9 +64,26 @@ def _publish(paths: runfiles.PartitionPaths, store: ParquetStore) -> Published:
         raise PermanentError(
             f"{paths.project!r} {paths.day}: {error}; the Parquet file was left as it was"
         ) from None
+    stale = _remove_stale_copies(store, relative)
     return Published(
-        export, written.rows, written.size, written.location, False, time.perf_counter() - started
+        export,
+        written.rows,
+        written.size,
+        written.location,
+        False,
+        time.perf_counter() - started,
+        stale,
     )
+
+
+def _remove_stale_copies(store: ParquetStore, relative: str) -> tuple[str, ...]:
+    """The same partition's file under other tenant or project ids (written before the
+    ids were known): removed once the current file is in place, so a query over the tree
+    never counts a run twice."""
+    stale = store.others_of_the_same_name(relative)
+    for other in stale:
+        store.delete(other)
+    return tuple(stale)
 
 
 def _rows_agree(

@@ -240,6 +240,7 @@ def parquet_runs(
             "tenant_id": published.export.tenant_id,
             "session_id": published.export.session_id,
             "unchanged": published.unchanged,
+            "stale_copies_removed": dg.MetadataValue.json(list(published.stale_removed)),
             "seconds": round(published.seconds, 3),
         }
     )

@@ -157,6 +157,16 @@ class ParquetStoreResource(dg.ConfigurableResource):
         for leftover in leftovers:
             fs.rm(leftover)
 
+    def others_of_the_same_name(self, relative: str) -> list[str]:
+        """Relative paths of files with this one's name and day under another tenant or
+        project id (the partition's ids became known after an earlier write): stale copies."""
+        fs, root = self._fs()
+        _, _, rest = relative.split("/", 2)
+        with _storage_errors(self.location(relative)):
+            fs.invalidate_cache()
+            found = fs.glob(f"{root}/tenant_id=*/session_id=*/{rest}")
+        return sorted(path[len(root) + 1 :] for path in found if path[len(root) + 1 :] != relative)
+
     def delete(self, relative: str) -> bool:
         """Remove the file (lse forget of a whole day); whether there was one."""
         fs, root = self._fs()

@@ -54,9 +54,7 @@ def _root_and_children():
 def _write(paths, **batch_limits) -> tuple[bytes, bulk_export.Export]:
     export = bulk_export.export_of(paths)
     sink = io.BytesIO()
-    bulk_export.write(
-        sink, bulk_export.record_batches(bulk_export.rows(paths, export), **batch_limits), export
-    )
+    bulk_export.write(sink, bulk_export.batches(paths, export, **batch_limits), export)
     return sink.getvalue(), export
 
 
@@ -263,3 +261,54 @@ def test_a_damaged_page_is_an_unreadable_finding_not_an_exception(tmp_path):
 
     assert not report.consistent
     assert report.unreadable.count == 1 and report.unreadable.sample[0].startswith("parquet:")
+
+
+def test_raw_runs_records_the_parent_links_and_the_writer_uses_them_or_reads_the_files(
+    tmp_path,
+):
+    root, child, grandchild = _root_and_children()
+    paths = _partition(tmp_path, [root, child, grandchild])
+    manifest = runfiles.read_manifest(paths)
+    assert manifest["parents"] == {child["id"]: root["id"], grandchild["id"]: child["id"]}
+    run_ids = runfiles.run_ids_on_disk(paths)
+    from_files = bulk_export.child_index(paths, run_ids)
+
+    assert bulk_export.child_index_from_manifest(paths, run_ids) == from_files
+    links_from_files = _table(_write(paths)[0])  # links_verified=False
+    export = bulk_export.export_of(paths)
+    sink = io.BytesIO()
+    bulk_export.write(sink, bulk_export.batches(paths, export, links_verified=True), export)
+    assert _table(sink.getvalue()).equals(links_from_files)
+
+
+def test_a_manifest_without_fitting_links_falls_back_to_the_files(tmp_path):
+    root, child, grandchild = _root_and_children()
+    paths = _partition(tmp_path, [root, child, grandchild])
+    manifest = runfiles.read_manifest(paths)
+    run_ids = runfiles.run_ids_on_disk(paths)
+
+    for parents in (None, {"not-a-run-of-this-day": root["id"]}):
+        if parents is None:
+            manifest.pop("parents")
+        else:
+            manifest["parents"] = parents
+        paths.manifest.write_bytes(json.dumps(manifest).encode())
+        assert bulk_export.child_index_from_manifest(paths, run_ids) is None
+
+
+def test_wrong_links_in_the_manifest_are_caught_by_the_check_which_reads_the_files(tmp_path):
+    root, child, grandchild = _root_and_children()
+    paths = _partition(tmp_path, [root, child, grandchild])
+    manifest = runfiles.read_manifest(paths)
+    manifest["parents"][grandchild["id"]] = root["id"]  # a stray edit, files untouched
+    paths.manifest.write_bytes(json.dumps(manifest).encode())
+    export = bulk_export.export_of(paths)
+    sink = io.BytesIO()
+    bulk_export.write(sink, bulk_export.batches(paths, export, links_verified=True), export)
+
+    report = parquet_verify.compare(paths, export, _table(sink.getvalue()).to_batches())
+
+    assert not report.consistent
+    assert sorted(report.differing.sample) == sorted(
+        [f"{root['id']}: child_run_ids", f"{child['id']}: child_run_ids"]
+    )

@@ -37,6 +37,9 @@ def test_asset_graph_and_check_names_are_the_contract():
     assert {
         key.to_user_string() for key in graph.get(dg.AssetKey("drive_archive")).parent_keys
     } == {"run_archive"}
+    assert {key.to_user_string() for key in graph.get(dg.AssetKey("parquet_runs")).parent_keys} == {
+        "raw_runs"
+    }
     checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
     assert ("db_runs", "files_match_db") in checks
     assert ("run_archive", "archive_matches_files") in checks

@@ -201,3 +201,23 @@ def test_to_s3_through_the_production_path_duckdb_reads_it_and_no_key_is_recorde
         list(instance.all_logs(second.run_id))
     )
     assert KEY_ID not in recorded and SECRET not in recorded
+
+
+def test_a_copy_left_under_ids_learned_later_is_removed_so_no_run_counts_twice(tmp_path, postgres):
+    _archived(tmp_path, postgres)
+    file = _parquet_file(tmp_path)
+    relative = file.relative_to(tmp_path / "parquet").as_posix()
+    unknown = bulk_export.UNKNOWN_ID
+    stale = f"tenant_id={unknown}/session_id={unknown}/" + relative.split("/", 2)[2]
+    (tmp_path / "parquet" / stale).parent.mkdir(parents=True)
+    (tmp_path / "parquet" / stale).write_bytes(file.read_bytes())  # as an earlier write left it
+    assert len(_ids_in_parquet(tmp_path)) < 2 * len(list(_paths(tmp_path).runs_dir.iterdir()))
+
+    again = _archived(tmp_path, postgres)
+
+    assert asset_metadata(again, "parquet_runs")["stale_copies_removed"] == [stale]
+    assert not (tmp_path / "parquet" / stale).exists() and file.exists()
+    rows = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{tmp_path / 'parquet'}/**/*.parquet')"
+    ).fetchall()[0][0]
+    assert rows == len(list(_paths(tmp_path).runs_dir.iterdir()))

@@ -177,3 +177,15 @@ def test_a_url_whose_driver_is_not_installed_names_the_package_to_install():
 
     with pytest.raises(PermanentError, match=r"abfs://.*not installed"):
         store.footer(RELATIVE)
+
+
+def test_files_of_the_same_name_under_other_ids_are_found(destination):
+    store = ParquetStoreResource(url=destination.url)
+    store.write(RELATIVE, _producer(3))
+    other = RELATIVE.replace("tenant_id=t/session_id=s", "tenant_id=u/session_id=v")
+    store.write(other, _producer(2))
+    store.write(RELATIVE.replace("day=13", "day=14"), _producer(1))  # another day: not it
+
+    assert store.others_of_the_same_name(RELATIVE) == [other]
+    assert store.delete(other) and not store.delete(other)
+    assert store.others_of_the_same_name(RELATIVE) == []
