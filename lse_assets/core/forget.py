@@ -8,10 +8,10 @@ run id the run and the runs below it, so no trace is left with a cut branch):
 3. per partition, under its lock: rewrite the files and manifest without them (the merge
    drops what the tombstones cover), rebuild the zip, replace the stored copy and delete
    the store's older revisions of that file (they hold the forgotten runs), then rewrite
-   the partition's Parquet file, if it has one, from the rewritten files (and remove the
-   old one if the rewrite moved it: its Hive path names the tenant and project ids, which
-   a partition left without runs may no longer know). A day without a Parquet file gets
-   none: making copies is parquet_runs' work, recorded by Dagster;
+   the partition's Parquet file, if it has one, from the rewritten files (publish removes
+   the old one if the rewrite moved it: its Hive path names the tenant and project ids,
+   which a partition left without runs may no longer know). A day without a Parquet file
+   gets none: making copies is parquet_runs' work, recorded by Dagster;
 4. delete their rows from the `runs` table.
 A dry run finds and counts, and writes nothing.
 
@@ -174,20 +174,16 @@ def forget(
             entry.store_action = store.upsert(project, info.path).action
             entry.revisions_deleted = store.delete_older_revisions(project, paths.zip_name)
             if _has_file(parquet, parquet_before):
-                _republish(paths, parquet, entry, parquet_before)
+                _republish(paths, parquet, entry)
     report.rows = rows.forget_runs(project, sorted(run_set | found), sorted(trace_set))
     return report
 
 
-def _republish(
-    paths: PartitionPaths, parquet: ParquetStore, entry: DayForgotten, before: str
-) -> None:
-    """The day's Parquet file, written again from its rewritten files (publish takes the
-    partition's lock, which the caller holds: it is re-entrant); the file at the path of
-    `before` is deleted when the new one lives elsewhere, so no copy keeps the runs."""
+def _republish(paths: PartitionPaths, parquet: ParquetStore, entry: DayForgotten) -> None:
+    """The day's Parquet file, written again from its rewritten files. publish takes the
+    partition's lock, which the caller holds (it is re-entrant), and removes the day's file
+    left under other ids, so a file whose Hive path moved keeps no copy of the runs."""
     published = parquet_publish.publish(paths, parquet)
-    if published.export.relative_path != before:
-        parquet.delete(before)
     entry.parquet, entry.parquet_rows = published.location, published.rows
 
 
