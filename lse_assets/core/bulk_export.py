@@ -11,11 +11,15 @@ The rules, decided here once:
 - Every object or array value (inputs, outputs, extra, events, tags, feedback_stats,
   parent_run_ids, feedback, child_run_ids) is JSON text: UTF-8, compact, keys in the
   file's (sorted) order, U+0000 escaped. NUL and any other character survive byte for
-  byte. Timestamps are `timestamp[us, tz=UTC]` (Bulk Export's nanosecond INT64 is what
-  Spark and Glue refuse). `run_type` and `status` are lower case, as Bulk Export writes
-  them (the v2 API answers in upper case; the run file keeps what LangSmith sent).
-- Rows in run-id order, in row groups of at most ROW_GROUP_BYTES of text, so memory is a
-  row group (plus a parent link per run, for `child_run_ids`) whatever the day's size.
+  byte. `extra` holds the run's `metadata` under `extra.metadata`, where Bulk Export has
+  it (the v2 API returns it beside `extra`).
+- Timestamps are `timestamp[us, tz=UTC]` (Bulk Export's nanosecond INT64 is what Spark
+  and Glue refuse). `run_type` and `status` are lower case, as Bulk Export writes them
+  (the v2 API answers in upper case; the run file keeps what LangSmith sent).
+- A warehouse view, not a backup: fields outside these columns (thread_id, token and
+  cost details, attachments, ...) stay in the run files only.
+- Rows in run-id order, in row groups of at most ROW_GROUP_BYTES of run files, so memory
+  is two row groups (plus a parent link per run) whatever the day's size.
 - The footer carries FORMAT and the digest of the partition's manifest (every run id
   and file sha256): equal footer and a full comparison is what "unchanged" means.
 """
@@ -223,6 +227,15 @@ def _parents(run: dict[str, Any]) -> list[str]:
     return [str(run["parent_run_id"])] if run.get("parent_run_id") else []
 
 
+def _extra(run: dict[str, Any]) -> Any:
+    """`extra` as Bulk Export has it, with the run's metadata under `extra.metadata`: the v2
+    API returns `metadata` beside `extra`, Bulk Export (and v1) inside it."""
+    extra, metadata = run.get("extra"), run.get("metadata")
+    if metadata is None or not isinstance(extra, dict | None) or "metadata" in (extra or {}):
+        return extra
+    return dict(sorted({**(extra or {}), "metadata": metadata}.items()))
+
+
 def _is_root(run: dict[str, Any]) -> bool:
     # LangSmith's own flag when it sent one; else a run without a parent is a root.
     flag = run.get("is_root")
@@ -257,6 +270,7 @@ def row_of(run: dict[str, Any], export: Export, children: list[str]) -> dict[str
         }
         for column in _JSON_COLUMNS:
             row[column] = _json_text(run.get(column))
+        row["extra"] = _json_text(_extra(run))
         for column in _TEXT_COLUMNS:
             row[column] = _text(run.get(column))
         for column in _INT_COLUMNS:

@@ -103,6 +103,8 @@ def test_every_column_of_a_run_with_every_field(tmp_path):
     assert json.loads(first["inputs"]) == root["inputs"]  # U+0000 and emoji survive
     assert json.loads(first["outputs"]) == root["outputs"]  # including a 64-bit integer
     assert json.loads(first["tags"]) == ["prod", "ünïcode"]
+    # v2 returns metadata beside extra; Bulk Export has it inside.
+    assert json.loads(first["extra"]) == {**root["extra"], "metadata": root["metadata"]}
     assert json.loads(first["feedback_stats"]) == root["feedback_stats"]
     assert json.loads(first["feedback"]) == root["feedback_records"]  # full records
     assert (first["total_tokens"], first["prompt_tokens"], first["completion_tokens"]) == (

@@ -221,3 +221,33 @@ def test_a_copy_left_under_ids_learned_later_is_removed_so_no_run_counts_twice(t
         f"SELECT count(*) FROM read_parquet('{tmp_path / 'parquet'}/**/*.parquet')"
     ).fetchall()[0][0]
     assert rows == len(list(_paths(tmp_path).runs_dir.iterdir()))
+
+
+def test_a_day_whose_parquet_copy_failed_is_no_retention_emergency(
+    tmp_path, postgres, instance, receiver
+):
+    from lse_assets.defs.sensors.retention_alarm import build_retention_alarm
+    from lse_assets.settings import Settings
+    from resources.notifier import WebhookNotifier
+
+    day = date(2025, 9, 8)  # 12 days old on 2025-09-20: watched by the alarm
+    (tmp_path / "not-a-folder").write_text("")
+    broken = {
+        **local_resources(tmp_path, postgres),
+        "parquet": ParquetStoreResource(url=str(tmp_path / "not-a-folder")),
+    }
+    result = materialize(PROJECT_A, day, broken, instance=instance)
+    assert not result.success  # parquet_runs failed; the four full copies are good
+    sensor = build_retention_alarm(
+        Settings(projects=[PROJECT_A], start_date=day), None, today=lambda: date(2025, 9, 20)
+    )
+    context = dg.build_sensor_context(
+        instance=instance,
+        resources={"notifier": WebhookNotifier(webhook_url=receiver.url, attempts=1)},
+    )
+
+    tick = sensor.evaluate_tick(context)
+
+    [message] = receiver.messages  # the days never archived, not the one that is
+    assert "2025-09-09" in message["text"] and "2025-09-08" not in message["text"]
+    assert "2 partition(s) at risk" in tick.skip_message

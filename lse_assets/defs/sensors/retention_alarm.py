@@ -1,5 +1,11 @@
 """The retention alarm sensor: asks the instance which watched days are at risk, sends once.
 
+It watches the copies that hold every byte of a run (files, zip, archive store, `runs`),
+the ones that protect a day once LangSmith deletes it. Not the Parquet copy: it carries
+Bulk Export's columns (a warehouse view, not a backup) and is rebuilt from the files at
+any time, so a day without it is no emergency (and an upgrade that adds it raises no
+alarm for every watched day).
+
 The cursor holds what was announced (partition and state), limited to days still watched;
 a webhook outage leaves it unchanged, so the next tick sends again.
 """
@@ -11,7 +17,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 
 from lse_assets.core import retention
-from lse_assets.defs.assets import build_assets
+from lse_assets.defs.assets import PARQUET_RUNS, build_assets
 from lse_assets.defs.checks import build_checks
 from lse_assets.defs.status import partition_statuses
 from lse_assets.settings import Settings
@@ -27,7 +33,13 @@ def _utc_today() -> date:
 def build_retention_alarm(
     settings: Settings, dagster_url: str | None, today: Callable[[], date] = _utc_today
 ) -> dg.SensorDefinition:
-    assets, checks = build_assets(settings), build_checks(settings)
+    not_a_backup = dg.AssetKey(PARQUET_RUNS)
+    assets = [a for a in build_assets(settings) if not_a_backup not in a.keys]
+    checks = [
+        c
+        for c in build_checks(settings)
+        if all(key.asset_key != not_a_backup for key in c.check_keys)
+    ]
 
     @dg.sensor(
         name=RETENTION_ALARM,
