@@ -11,7 +11,7 @@ one scratch folder on the same disk:
 - floor: the partition's rows already built in memory as dicts (bulk_export.rows, run
   before the clock starts), then pa.Table.from_pylist and pq.write_table with zstd: what
   pyarrow alone costs for the same rows and file;
-- ours: bulk_export.write(batches(paths, export, links_verified=True)), what parquet_runs
+- ours: bulk_export.write(batches(paths, export, verified_manifest=...)), what parquet_runs
   does inside its store's staging write: parent links from the manifest (as raw_runs
   records them), every run file read and parsed once, its row made, batches of at most
   ROW_GROUP_BYTES written as row groups (encoded on a second thread);
@@ -53,7 +53,8 @@ def read(paths: PartitionPaths) -> int:
 
 def ours(paths: PartitionPaths, export: bulk_export.Export, target: Path) -> int:
     with target.open("wb") as sink:
-        batches = bulk_export.batches(paths, export, links_verified=True)
+        manifest = runfiles.read_manifest(paths)
+        batches = bulk_export.batches(paths, export, verified_manifest=manifest)
         return bulk_export.write(sink, batches, export)
 
 

@@ -128,7 +128,7 @@ class Export:
         return bool(footer) and all(footer.get(k) == v for k, v in self.footer.items())
 
 
-def export_of(paths: runfiles.PartitionPaths) -> Export:
+def export_of(paths: runfiles.PartitionPaths, manifest: Mapping[str, Any] | None = None) -> Export:
     """The partition's Export, from its manifest (raises if raw_runs never ran).
 
     Tenant and project ids come from the manifest's source (LangSmith's own ids), else
@@ -136,7 +136,8 @@ def export_of(paths: runfiles.PartitionPaths) -> Export:
     UNKNOWN_ID. Every row takes them from here, so the Hive path and the columns agree
     (readers such as DuckDB let the path's value win over the column's).
     """
-    manifest = runfiles.read_manifest(paths)
+    if manifest is None:
+        manifest = runfiles.read_manifest(paths)
     source = manifest.get("source") or {}
     files = sorted((manifest.get("files") or {}).items())
     digest = hashlib.sha256(
@@ -242,9 +243,6 @@ def _is_root(run: dict[str, Any]) -> bool:
     return bool(flag) if flag is not None else not _parents(run)
 
 
-parent_of = runfiles.direct_parent
-
-
 def row_of(run: dict[str, Any], export: Export, children: list[str]) -> dict[str, Any]:
     """The Parquet row of one run document (as read from its file)."""
     if not isinstance(run, dict) or not run.get("id"):
@@ -255,7 +253,7 @@ def row_of(run: dict[str, Any], export: Export, children: list[str]) -> dict[str
             "tenant_id": export.tenant_id,
             "session_id": export.session_id,
             "trace_id": _text(run.get("trace_id")),
-            "parent_run_id": parent_of(run),
+            "parent_run_id": runfiles.direct_parent(run),
             "parent_run_ids": _json_text(_parents(run)),
             "run_type": _lower(run.get("run_type")),
             "status": _lower(run.get("status")),
@@ -295,19 +293,19 @@ def child_index(paths: runfiles.PartitionPaths, run_ids: list[str]) -> dict[str,
     children: dict[str, list[str]] = defaultdict(list)
     for run_id, raw in runfiles.iter_run_bytes(paths, run_ids):
         run = _parse(run_id, raw)
-        parent = parent_of(run) if isinstance(run, dict) else None
+        parent = runfiles.direct_parent(run) if isinstance(run, dict) else None
         if parent:
             children[parent].append(run_id)
     return children
 
 
 def child_index_from_manifest(
-    paths: runfiles.PartitionPaths, run_ids: list[str]
+    manifest: Mapping[str, Any], run_ids: list[str]
 ) -> dict[str, list[str]] | None:
     """The same index from the manifest's `parents` map, recorded by raw_runs as it wrote
     the files; None when the manifest has none that fits these files (written before the
     map existed). Only for a writer that has verified the files against the manifest."""
-    parents = runfiles.read_manifest(paths).get("parents")
+    parents = manifest.get("parents")
     if not isinstance(parents, dict) or not parents.keys() <= set(run_ids):
         return None
     children: dict[str, list[str]] = defaultdict(list)
@@ -318,14 +316,18 @@ def child_index_from_manifest(
 
 
 def _sized_rows(
-    paths: runfiles.PartitionPaths, export: Export, *, links_verified: bool = False
+    paths: runfiles.PartitionPaths,
+    export: Export,
+    *,
+    verified_manifest: Mapping[str, Any] | None = None,
 ) -> Iterator[tuple[dict[str, Any], int]]:
     """(row, the run file's size) in run-id order, one run file in memory at a time.
-    `links_verified`: the files match their manifest, so its parent links may be used."""
+    `verified_manifest`: the manifest the files were just verified against, whose parent
+    links may then be used instead of a pass over the files."""
     run_ids = runfiles.run_ids_on_disk(paths)
-    children = (links_verified and child_index_from_manifest(paths, run_ids)) or child_index(
-        paths, run_ids
-    )
+    children = (
+        verified_manifest is not None and child_index_from_manifest(verified_manifest, run_ids)
+    ) or child_index(paths, run_ids)
     for run_id, raw in runfiles.iter_run_bytes(paths, run_ids):
         run = _parse(run_id, raw)
         yield row_of(run, export, children.get(str(run.get("id")), [])), len(raw)
@@ -343,14 +345,14 @@ def batches(
     max_bytes: int = ROW_GROUP_BYTES,
     max_rows: int = ROW_GROUP_ROWS,
     *,
-    links_verified: bool = False,
+    verified_manifest: Mapping[str, Any] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """The partition's rows in record batches of at most `max_bytes` of run files (the
     JSON text a row holds is about its file's size): one row group each, so memory holds
     one group whatever the day's size."""
     batch: list[dict[str, Any]] = []
     size = 0
-    for row, row_size in _sized_rows(paths, export, links_verified=links_verified):
+    for row, row_size in _sized_rows(paths, export, verified_manifest=verified_manifest):
         batch.append(row)
         size += row_size
         if size >= max_bytes or len(batch) >= max_rows:

@@ -35,14 +35,15 @@ def publish(paths: runfiles.PartitionPaths, store: ParquetStore) -> Published:
 
 def _publish(paths: runfiles.PartitionPaths, store: ParquetStore) -> Published:
     started = time.perf_counter()
-    if not runfiles.inspect_local(paths).intact:
+    local = runfiles.inspect_local(paths)
+    if not local.intact or local.manifest is None:
         raise PermanentError(
             f"the run files of {paths.project!r} {paths.day} do not match their manifest "
             "(missing, extra or changed files): materialize raw_runs for this partition "
             "first, it repairs them from the zip or the archive store; the Parquet file "
             "was left as it was"
         )
-    export = bulk_export.export_of(paths)
+    export = bulk_export.export_of(paths, local.manifest)
     relative = export.relative_path
     location = store.location(relative)
     footer = store.footer(relative)
@@ -53,9 +54,9 @@ def _publish(paths: runfiles.PartitionPaths, store: ParquetStore) -> Published:
         )
 
     def produce(sink) -> int:
-        # The files were just verified against the manifest: its parent links may be used
+        # The files were just verified against this manifest: its parent links may be used
         # (the check, parquet_matches_files, derives them from the files themselves).
-        batches = bulk_export.batches(paths, export, links_verified=True)
+        batches = bulk_export.batches(paths, export, verified_manifest=local.manifest)
         return bulk_export.write(sink, batches, export)
 
     try:

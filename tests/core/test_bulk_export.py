@@ -275,11 +275,11 @@ def test_raw_runs_records_the_parent_links_and_the_writer_uses_them_or_reads_the
     run_ids = runfiles.run_ids_on_disk(paths)
     from_files = bulk_export.child_index(paths, run_ids)
 
-    assert bulk_export.child_index_from_manifest(paths, run_ids) == from_files
-    links_from_files = _table(_write(paths)[0])  # links_verified=False
+    assert bulk_export.child_index_from_manifest(manifest, run_ids) == from_files
+    links_from_files = _table(_write(paths)[0])  # no verified manifest: links from the files
     export = bulk_export.export_of(paths)
     sink = io.BytesIO()
-    bulk_export.write(sink, bulk_export.batches(paths, export, links_verified=True), export)
+    bulk_export.write(sink, bulk_export.batches(paths, export, verified_manifest=manifest), export)
     assert _table(sink.getvalue()).equals(links_from_files)
 
 
@@ -295,7 +295,7 @@ def test_a_manifest_without_fitting_links_falls_back_to_the_files(tmp_path):
         else:
             manifest["parents"] = parents
         paths.manifest.write_bytes(json.dumps(manifest).encode())
-        assert bulk_export.child_index_from_manifest(paths, run_ids) is None
+        assert bulk_export.child_index_from_manifest(manifest, run_ids) is None
 
 
 def test_wrong_links_in_the_manifest_are_caught_by_the_check_which_reads_the_files(tmp_path):
@@ -306,7 +306,7 @@ def test_wrong_links_in_the_manifest_are_caught_by_the_check_which_reads_the_fil
     paths.manifest.write_bytes(json.dumps(manifest).encode())
     export = bulk_export.export_of(paths)
     sink = io.BytesIO()
-    bulk_export.write(sink, bulk_export.batches(paths, export, links_verified=True), export)
+    bulk_export.write(sink, bulk_export.batches(paths, export, verified_manifest=manifest), export)
 
     report = parquet_verify.compare(paths, export, _table(sink.getvalue()).to_batches())
 
