@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ class ArchiveInfo:
     files: int
     bytes: int
     md5: str
+    leftovers_cleared: int = 0  # temporaries of writers that died (runfiles.recover)
 
 
 def file_md5(path: Path) -> str:
@@ -52,11 +52,13 @@ def _entry_names(paths: PartitionPaths) -> list[str]:
 
 def build_archive(paths: PartitionPaths) -> ArchiveInfo:
     """Zip the partition under its lock (no writer swaps the files mid-zip); the zip is
-    fsynced before it replaces the old one, and a failed build leaves no temporary file."""
+    fsynced before it replaces the old one, and a failed build leaves no temporary file.
+    What killed writers left (a `.zip.tmp` among them) is cleared first."""
     with locks.partition_lock(paths):
+        cleared = runfiles.recover(paths)
         runfiles.read_manifest(paths)  # fails clearly when raw_runs never ran
         names = _entry_names(paths)
-        tmp = paths.zip_path.with_name(f"{paths.zip_path.name}.{uuid.uuid4().hex}.zip.tmp")
+        tmp = paths.new_zip_tmp()
         try:
             with zipfile.ZipFile(tmp, "w", compresslevel=6) as archive:
                 for name in names:
@@ -71,6 +73,7 @@ def build_archive(paths: PartitionPaths) -> ArchiveInfo:
             files=len(names),
             bytes=paths.zip_path.stat().st_size,
             md5=file_md5(paths.zip_path),
+            leftovers_cleared=cleared,
         )
 
 

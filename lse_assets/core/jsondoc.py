@@ -71,6 +71,17 @@ def parse(raw: bytes | str) -> Any:
             raise TooDeepError(_TOO_DEEP) from None
 
 
+def parse_as_checked(raw: bytes) -> Any:
+    """parse, held to every limit the checks hold a run file to: runs_complete parses it,
+    files_match_db also takes its database form (the NUL rule). A document that passes
+    here passes both readers; otherwise ValueError (TooDeepError when nested too deep).
+    Restore, import and the merge accept a run only through this."""
+    document = parse(raw)
+    if may_contain_nul(raw):
+        database_form(raw)
+    return document
+
+
 class Unreadable:
     """A database value that could not be parsed (see parse_or_unreadable)."""
 

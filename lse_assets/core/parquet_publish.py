@@ -25,6 +25,7 @@ class Published:
     unchanged: bool
     seconds: float
     stale_removed: tuple[str, ...] = ()
+    leftovers_cleared: int = 0  # staging files of killed writes, cleared by this write
 
 
 def publish(paths: runfiles.PartitionPaths, store: ParquetStore) -> Published:
@@ -74,6 +75,7 @@ def _publish(paths: runfiles.PartitionPaths, store: ParquetStore) -> Published:
         False,
         time.perf_counter() - started,
         stale,
+        written.leftovers_cleared,
     )
 
 

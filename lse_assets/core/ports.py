@@ -49,6 +49,7 @@ class UpsertResult:
     action: UpsertAction
     file: RemoteFile
     duplicates: tuple[str, ...] = ()  # ids of other files of the same name (left alone)
+    leftovers_cleared: int = 0  # our temporaries of this name left by killed uploads
 
 
 class RunSource(Protocol):
@@ -87,6 +88,7 @@ class Written:
     rows: int
     size: int
     location: str
+    leftovers_cleared: int = 0  # staging files of this one left by killed writes
 
 
 class ParquetStore(Protocol):

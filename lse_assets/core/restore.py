@@ -5,7 +5,8 @@ For each requested day the project's archive is found in the store (our name
 `<slug>_<date>.zip`, else a predecessor zip named `*_<date>.zip` from a listing of every
 page), downloaded, and checked against the store's md5 and size. Then:
 - our zips: every entry is checked (only `manifest.json` and `runs/<uuid>.json`, each
-  run's sha256 as the manifest says, the manifest's project and date), extracted into a
+  run's sha256 as the manifest says and its document readable as the checks read it,
+  runfiles.read_run; the manifest's project and date), extracted into a
   fresh directory and swapped in whole (runfiles.swap_in); the zip becomes the partition's
   local zip, byte-identical, so run_archive and drive_archive have nothing to change;
 - predecessor zips: converted by core.legacy.formats and written by runfiles.write_partition,
@@ -19,6 +20,7 @@ unread), and one unreadable archive fails its own day only: the others go on.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -26,7 +28,8 @@ import tempfile
 import uuid
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -158,6 +161,7 @@ class _Restore:
                     f"{remote.name}: entries do not match its manifest (missing: "
                     f"{sorted(entries - names)[:5]}, unexpected: {sorted(names - entries)[:5]})"
                 )
+            self._check_runs(archive, files, remote.name)
             outcome = DayOutcome(day, "restored", remote.name, "lse", len(files))
             paths.project_dir.mkdir(parents=True, exist_ok=True)
             # One writer per partition (lse_assets.core.locks); --force always rewrites, and
@@ -179,7 +183,7 @@ class _Restore:
                         )
                     return skipped
                 runfiles.recover(paths)
-                tmp = paths.project_dir / f".{day.isoformat()}.tmp-{uuid.uuid4().hex}"
+                tmp = paths.new_staging_dir()
                 (tmp / runfiles.RUNS_DIR).mkdir(parents=True)
                 try:
                     for run_id, digest in files.items():
@@ -200,6 +204,25 @@ class _Restore:
                     raise
                 shutil.move(zip_path, paths.zip_path)
         return outcome
+
+    def _check_runs(self, archive: zipfile.ZipFile, files: dict[str, str], name: str) -> None:
+        """Every run as the checks will read it (runfiles.read_run), and as its manifest
+        records it (sha256), before anything is written: a day with one unreadable run is
+        refused whole. One member in memory at a time (zipsafe bounds its size)."""
+        for run_id, digest in sorted(files.items()):
+            data = zipsafe.read_member(archive, f"{runfiles.RUNS_DIR}/{run_id}.json", name)
+            if hashlib.sha256(data).hexdigest() != digest:
+                raise RestoreError(
+                    f"{name}: run {run_id} does not have the sha256 its manifest records; "
+                    "the archive is damaged"
+                )
+            try:
+                runfiles.read_run(data, run_id)
+            except runfiles.UnreadableRunError as error:
+                raise RestoreError(
+                    f"{name}: run {run_id} cannot be read ({error}); nothing was written. "
+                    "Restore this day from a good copy of the zip"
+                ) from None
 
     def _checked_manifest(self, manifest: Any, paths: PartitionPaths, name: str) -> dict[str, str]:
         if not isinstance(manifest, dict) or manifest.get("format") != runfiles.FORMAT:
@@ -268,7 +291,8 @@ class _Restore:
         for day, (remote, _) in sorted(downloaded.items()):
             try:
                 outcomes[day] = self._legacy_day(day, remote.name, runs)
-            except ValueError as error:  # LegacyFormatError, or a run write_partition refuses
+            # LegacyFormatError, a run write_partition refuses, or local runs it cannot keep
+            except (ValueError, runfiles.ArchiveLossError) as error:
                 outcomes[day] = DayOutcome(day, "failed", remote.name, "legacy", detail=str(error))
         return outcomes
 
@@ -327,6 +351,53 @@ class _Restore:
         return outcome
 
 
+_WORKDIR_PREFIX = ".lse-restore-"
+
+
+@contextmanager
+def _workdir(data_dir: Path) -> Iterator[tuple[Path, int]]:
+    """A fresh work folder for downloads, `<data dir>/.lse-restore-<random>`, and how many
+    folders of restores that died (kill -9 skips every cleanup) were cleared first.
+
+    A live restore holds an flock on its folder, which the kernel drops when it dies; a
+    folder that can be locked is abandoned. Creating and locking a folder happens under a
+    shared lock that the clearing takes exclusively, so a folder is never seen created but
+    not yet locked."""
+    guard_path = data_dir / locks.LOCKS_DIR / "restore-workdirs.lock"
+    guard_path.parent.mkdir(parents=True, exist_ok=True)
+    guard = os.open(guard_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        cleared = sum(_clear_if_abandoned(f) for f in data_dir.glob(_WORKDIR_PREFIX + "*"))
+        fcntl.flock(guard, fcntl.LOCK_SH)  # a downgrade: others may now clear, not race us
+        folder = Path(tempfile.mkdtemp(prefix=_WORKDIR_PREFIX, dir=data_dir))
+        held = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(held, fcntl.LOCK_EX)
+    finally:
+        os.close(guard)
+    try:
+        yield folder, cleared
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.close(held)
+
+
+def _clear_if_abandoned(folder: Path) -> bool:
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False  # its restore is running
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+    finally:
+        os.close(fd)
+
+
 def restore(
     store: ArchiveStore,
     project: str,
@@ -339,8 +410,10 @@ def restore(
     data_dir = paths_for(days[0]).data_dir if days else Path(".")
     data_dir.mkdir(parents=True, exist_ok=True)
     outcomes: dict[date, DayOutcome] = {}
-    with tempfile.TemporaryDirectory(prefix=".lse-restore-", dir=data_dir) as workdir:
-        session = _Restore(store, project, paths_for, force, Path(workdir))
+    with _workdir(data_dir) as (workdir, cleared):
+        session = _Restore(store, project, paths_for, force, workdir)
+        if cleared:
+            session.notes.append(f"cleared {cleared} work folder(s) of restores that died")
         downloaded_legacy: dict[date, tuple[RemoteFile, Path]] = {}
         for day in days:
             try:

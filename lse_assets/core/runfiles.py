@@ -8,10 +8,16 @@ A partition is written into a hidden sibling directory and swapped in whole, so 
 see the old partition or the new one and a re-fetch never leaves old files beside new ones.
 A re-fetch merges (docs/archive.md): what LangSmith returns replaces the archived run of the
 same id, what it no longer returns stays, recorded as vanished; only `lse forget` removes.
+
+Temporary names (PartitionPaths decides them, all in the project folder): the staging
+directory `.<date>.tmp-<uuid>`, the swapped-out directory `.<date>.old-<uuid>` and the zip
+being built `<zip>.<uuid>.zip.tmp`. Only a holder of the partition's lock creates them, so
+whatever of them the next holder finds belongs to a writer that died: `recover` clears it.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import re
@@ -97,6 +103,27 @@ class PartitionPaths:
     def run_file(self, run_id: str) -> Path:
         return self.runs_dir / f"{run_id}.json"
 
+    # Temporary names, unique per writer; created only under the partition's lock.
+    def new_staging_dir(self) -> Path:
+        return self.project_dir / f".{self.day.isoformat()}.tmp-{uuid.uuid4().hex}"
+
+    def new_old_dir(self) -> Path:
+        return self.project_dir / f".{self.day.isoformat()}.old-{uuid.uuid4().hex}"
+
+    def new_zip_tmp(self) -> Path:
+        return self.project_dir / f"{self.zip_name}.{uuid.uuid4().hex}.zip.tmp"
+
+    def temporaries(self) -> list[Path]:
+        """Every temporary of this partition present now (the three kinds above)."""
+        if not self.project_dir.is_dir():
+            return []
+        found = [
+            *self.project_dir.glob(f".{self.day.isoformat()}.tmp-*"),
+            *self.project_dir.glob(f".{self.day.isoformat()}.old-*"),
+            *self.project_dir.glob(f"{glob.escape(self.zip_name)}.*.zip.tmp"),
+        ]
+        return sorted(found)
+
 
 @dataclass
 class PartitionStats:
@@ -115,14 +142,26 @@ class PartitionStats:
     # What this write did, reported in metadata but not part of the manifest's counts.
     vanished_sample: list[str] = field(default_factory=list, compare=False)
     recovered_from_archive: int = field(default=0, compare=False)
+    recovered_from_disk: int = field(default=0, compare=False)
     forgotten_skipped: int = field(default=0, compare=False)
+    leftovers_cleared: int = field(default=0, compare=False)
 
     def counts(self) -> dict[str, Any]:
         counts = asdict(self)
-        for key in ("unchanged", "vanished_sample", "recovered_from_archive", "forgotten_skipped"):
+        for key in _WRITE_ONLY:
             counts.pop(key)
         counts["total_cost"] = round(self.total_cost, 6)
         return counts
+
+
+_WRITE_ONLY = (
+    "unchanged",
+    "vanished_sample",
+    "recovered_from_archive",
+    "recovered_from_disk",
+    "forgotten_skipped",
+    "leftovers_cleared",
+)
 
 
 def direct_parent(run: dict[str, Any]) -> str | None:
@@ -174,19 +213,39 @@ def read_manifest(paths: PartitionPaths) -> dict[str, Any]:
     return jsondoc.parse(paths.manifest.read_bytes())
 
 
-def recover(paths: PartitionPaths) -> None:
-    """Undo a swap that a crash interrupted, and clear abandoned temporary directories.
+def recover(paths: PartitionPaths) -> int:
+    """Undo a swap that a crash interrupted, and clear every abandoned temporary of the
+    partition (PartitionPaths.temporaries); return how many were found.
 
     Call it only while holding the partition's lock (locks.partition_lock): every writer
     holds it, so anything left beside the partition then belongs to a writer that died."""
-    if not paths.project_dir.exists():
-        return
-    stem = f".{paths.day.isoformat()}."
-    for leftover in sorted(paths.project_dir.glob(stem + "*")):
-        if ".old-" in leftover.name and not paths.dir.exists():
-            leftover.rename(paths.dir)
-        else:
+    leftovers = paths.temporaries()
+    for leftover in leftovers:
+        if ".old-" in leftover.name and leftover.is_dir() and not paths.dir.exists():
+            leftover.rename(paths.dir)  # the crash fell between the two renames of a swap
+        elif leftover.is_dir():
             shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+    return len(leftovers)
+
+
+class UnreadableRunError(ValueError):
+    """A run file that is not readable as the checks read it; the message says why."""
+
+
+def read_run(data: bytes, run_id: str) -> dict[str, Any]:
+    """The run a file holds, read as the checks read it (jsondoc.parse for runs_complete,
+    the NUL rule's form for files_match_db, the same limits): an object whose `id` is the
+    run id of its file name. UnreadableRunError (the reason) otherwise."""
+    try:
+        run = jsondoc.parse_as_checked(data)
+    except ValueError as error:  # not JSON, bad UTF-8, nested too deep
+        raise UnreadableRunError(f"not readable JSON ({error})") from None
+    if not isinstance(run, dict) or run.get("id") != run_id:
+        found = run.get("id") if isinstance(run, dict) else type(run).__name__
+        raise UnreadableRunError(f"it does not hold run {run_id} (found {found!r})")
+    return run
 
 
 @dataclass
@@ -196,30 +255,35 @@ class LocalState:
     manifest: dict[str, Any] | None
     good: set[str]  # listed runs whose file has the listed sha256
     intact: bool  # the set of files equals the listing and every sha256 matches
+    # Names of files in runs/ that no readable manifest lists (all of them when the
+    # manifest is missing or unreadable): evidence of archived runs, or damage.
+    unvouched: list[str] = field(default_factory=list)
 
 
 def inspect_local(paths: PartitionPaths) -> LocalState:
     try:
         manifest = read_manifest(paths)
-    except (FileNotFoundError, ValueError):
-        return LocalState(None, set(), False)
-    listed: dict[str, str] = dict(manifest.get("files") or {})
+        listed: dict[str, str] = dict(manifest.get("files") or {})
+    except (FileNotFoundError, ValueError, AttributeError, TypeError):
+        manifest, listed = None, {}
     good: set[str] = set()
-    intact = True
+    unvouched: list[str] = []
+    intact = manifest is not None
     runs_dir = os.fspath(paths.runs_dir)
-    names = os.listdir(runs_dir) if paths.runs_dir.is_dir() else []
+    names = sorted(os.listdir(runs_dir)) if paths.runs_dir.is_dir() else []
     for name in names:
         run_id = name[: -len(".json")] if name.endswith(".json") else None
         expected = listed.get(run_id) if run_id else None
         if expected is None:
             intact = False  # a file the manifest does not list
+            unvouched.append(name)
             continue
         with open(os.path.join(runs_dir, name), "rb") as handle:
             if hashlib.sha256(handle.read()).hexdigest() == expected:
                 good.add(run_id)
             else:
                 intact = False
-    return LocalState(manifest, good, intact and good == set(listed))
+    return LocalState(manifest, good, intact and good == set(listed), unvouched)
 
 
 # Given a scratch directory, zips of earlier versions of the partition (the local zip, the
@@ -248,6 +312,10 @@ def previous_zips_from(paths: PartitionPaths, store: VerifiedDownloads) -> Previ
 
 class ArchiveLossError(RuntimeError):
     """Runs the archive held are neither on disk, nor in any zip, nor returned by LangSmith."""
+
+
+class UnreadableArchiveError(ArchiveLossError):
+    """Archived runs whose only copies cannot be read; the message names them and the fix."""
 
 
 class _Writer:
@@ -305,8 +373,15 @@ def write_partition(
     A run in `runs` replaces the archived run of the same id; an archived run not in `runs`
     is kept and, when `fetched` (runs are what LangSmith returns now), recorded in the
     manifest's `vanished` map with the time LangSmith was first seen without it. Runs the
-    project's tombstones cover (lse forget) are dropped. Archived runs come from the local
-    files when they match the manifest, else from `previous_zips`.
+    project's tombstones cover (lse forget) are dropped. Archived runs come, in this order,
+    from the local files that match the manifest, from `previous_zips` (when the local
+    partition is not intact), and from run files on disk that no readable manifest lists
+    but that read as a run carrying their own id (`recovered_from_disk`): no manifest
+    vouches for them, yet they are the archive's only evidence of those runs.
+
+    A kept run that cannot be read as the checks read it (read_run), and that no other
+    copy, fetch or tombstone replaces, fails the write (UnreadableRunError's message names
+    each file and the way out): nothing is dropped silently.
 
     If the merged content equals the manifest and the files on disk equal the manifest
     (set of files and every sha256), the old partition is kept untouched and the stats say
@@ -314,13 +389,68 @@ def write_partition(
     """
     paths.project_dir.mkdir(parents=True, exist_ok=True)
     with locks.partition_lock(paths, lock_timeout):
-        recover(paths)
-        tmp = paths.project_dir / f".{paths.day.isoformat()}.tmp-{uuid.uuid4().hex}"
+        cleared = recover(paths)
+        tmp = paths.new_staging_dir()
         (tmp / RUNS_DIR).mkdir(parents=True)
         try:
-            return _merge_and_swap(paths, tmp, runs, source, previous_zips, fetched)
+            stats = _merge_and_swap(paths, tmp, runs, source, previous_zips, fetched)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        stats.leftovers_cleared = cleared
+        return stats
+
+
+class _Merge:
+    """The runs of the new partition, and the archived runs that could not be read."""
+
+    def __init__(self, paths: PartitionPaths, tmp: Path) -> None:
+        self.paths = paths
+        self.writer = _Writer(tmp)
+        self.forgotten = tombstones.read(paths.project_dir)
+        self.kept: dict[str, str] = {}  # archived run id -> "" (its vanished time is decided later)
+        self.unreadable: dict[str, str] = {}  # run id (or file name) -> where and why
+
+    def has(self, run_id: str | None) -> bool:
+        return run_id in self.writer.files
+
+    def keep(self, run_id: str, data: bytes, where: str, link: Path | None = None) -> bool:
+        """Keep an archived run's bytes unless forgotten; an unreadable one is recorded."""
+        try:
+            run = read_run(data, run_id)
+        except UnreadableRunError as error:
+            if not self.forgotten.covers(run_id, run_id):
+                self.unreadable.setdefault(run_id, f"{where}: {error}")
+            return False
+        self.unreadable.pop(run_id, None)
+        if self.forgotten.covers(run_id, run.get("trace_id")):
+            return False
+        digest = hashlib.sha256(data).hexdigest()
+        self.writer.add(run_id, data, run, (link, digest) if link is not None else None)
+        self.kept[run_id] = ""
+        return True
+
+    def refuse_unreadable(self) -> None:
+        blocking = {k: v for k, v in self.unreadable.items() if not self.has(k)}
+        if not blocking:
+            return
+        paths, names = self.paths, sorted(blocking)
+        run_ids = [name for name in names if not name.endswith(".json") and "." not in name]
+        fix = (
+            "put a good zip of the day back in the archive store and run "
+            f"`lse restore --force --project {paths.project!r} --date {paths.day}`"
+        )
+        if run_ids:
+            shown = " ".join(f"--run-id {run_id}" for run_id in run_ids[:3])
+            fix += f", or accept the loss with `lse forget --project {paths.project!r} {shown}`"
+        if len(run_ids) < len(names):
+            fix += f"; move files that are not runs out of {paths.runs_dir}"
+        raise UnreadableArchiveError(
+            f"{len(names)} archived run file(s) of {paths.project!r} {paths.day} cannot be "
+            "read (as the checks read them) and no other copy replaces them: "
+            + "; ".join(blocking[name] for name in names[:3])
+            + (f"; and {len(names) - 3} more" if len(names) > 3 else "")
+            + f"; nothing was changed. To go on, {fix}"
+        )
 
 
 def _merge_and_swap(
@@ -331,10 +461,10 @@ def _merge_and_swap(
     previous_zips: PreviousZips | None,
     fetched: bool,
 ) -> PartitionStats:
-    forgotten = tombstones.read(paths.project_dir)
+    merge = _Merge(paths, tmp)
+    writer, forgotten = merge.writer, merge.forgotten
     local = inspect_local(paths)
     listed_sha: dict[str, str] = dict((local.manifest or {}).get("files") or {})
-    writer = _Writer(tmp)
     for run in runs:
         run_id = canonical_run_id(run)
         if run_id in writer.files:
@@ -347,23 +477,21 @@ def _merge_and_swap(
     returned = set(writer.files)
 
     old_vanished: dict[str, str] = dict((local.manifest or {}).get("vanished") or {})
-    listed = set((local.manifest or {}).get("files") or {})
-    kept: dict[str, str] = {}  # run id -> vanished since (or "" when not newly vanished)
+    listed = set(listed_sha)
     for run_id in sorted(local.good - returned):
-        data = paths.run_file(run_id).read_bytes()
-        run = jsondoc.parse(data)
-        if not forgotten.covers(run_id, run.get("trace_id")):
-            writer.add(run_id, data, run, (paths.run_file(run_id), listed_sha[run_id]))
-            kept[run_id] = old_vanished.get(run_id, "")
+        path = paths.run_file(run_id)
+        merge.keep(run_id, path.read_bytes(), str(path), link=path)
     if not local.intact and previous_zips is not None:
         scratch = tmp / ".previous"
         scratch.mkdir()
         for zip_path in previous_zips(scratch):
-            old_vanished_zip, listed_zip = _take_from_zip(zip_path, writer, forgotten, kept)
+            old_vanished_zip, listed_zip = _take_from_zip(zip_path, merge)
             listed |= listed_zip
             for run_id, since in old_vanished_zip.items():
                 old_vanished.setdefault(run_id, since)
         shutil.rmtree(scratch, ignore_errors=True)
+    _take_from_disk(paths, local, merge)
+    merge.refuse_unreadable()
     # A root's trace id is its own id; forget records every run id of a forgotten trace.
     lost = sorted(r for r in listed - set(writer.files) if not forgotten.covers(r, r))
     if lost:
@@ -377,7 +505,7 @@ def _merge_and_swap(
 
     now = _now()
     vanished = {}
-    for run_id in kept:
+    for run_id in merge.kept:
         if run_id in returned:
             continue
         since = old_vanished.get(run_id) or (now if fetched else "")
@@ -410,10 +538,8 @@ def _merge_and_swap(
     return stats
 
 
-def _take_from_zip(
-    zip_path: Path, writer: _Writer, forgotten: tombstones.Tombstones, kept: dict[str, str]
-) -> tuple[dict[str, str], set[str]]:
-    """Copy the runs a verified earlier zip holds and the writer lacks (sha256-checked)."""
+def _take_from_zip(zip_path: Path, merge: _Merge) -> tuple[dict[str, str], set[str]]:
+    """Copy the runs a verified earlier zip holds and the merge lacks (sha256-checked)."""
     try:
         archive = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError):
@@ -425,7 +551,7 @@ def _take_from_zip(
             return {}, set()
         files: dict[str, str] = dict(manifest.get("files") or {})
         for run_id, digest in sorted(files.items()):
-            if run_id in writer.files:
+            if merge.has(run_id):
                 continue
             try:
                 data = archive.read(f"{RUNS_DIR}/{run_id}.json")
@@ -433,13 +559,34 @@ def _take_from_zip(
                 continue
             if hashlib.sha256(data).hexdigest() != digest:
                 continue
-            run = jsondoc.parse(data)
-            if forgotten.covers(run_id, run.get("trace_id")):
-                continue
-            writer.add(run_id, data, run)
-            kept[run_id] = ""
-            writer.stats.recovered_from_archive += 1
+            if merge.keep(run_id, data, f"{zip_path.name}:{RUNS_DIR}/{run_id}.json"):
+                merge.writer.stats.recovered_from_archive += 1
     return dict(manifest.get("vanished") or {}), set(files)
+
+
+def _take_from_disk(paths: PartitionPaths, local: LocalState, merge: _Merge) -> None:
+    """Keep the runs of files no readable manifest lists, when no fetch or zip had them:
+    a file that reads as a run carrying its own id is evidence of an archived run.
+
+    A file that does not read so is damage when the manifest is missing or unreadable (it
+    may be the only copy of a run: the merge fails, naming it); beside a readable manifest,
+    which lists every run the archive holds, it is a stray the rewrite leaves behind."""
+    for name in local.unvouched:
+        run_id = name[: -len(".json")] if name.endswith(".json") else None
+        if merge.has(run_id):
+            continue  # LangSmith or a verified zip gave this run: the file is superseded
+        path = paths.runs_dir / name
+        try:
+            canonical_run_id({"id": run_id})
+            data = path.read_bytes()
+            read_run(data, run_id)
+        except ValueError as error:
+            if local.manifest is None and not merge.forgotten.covers(run_id, run_id):
+                reason = error if run_id else "not a run file (runs/ holds <run id>.json)"
+                merge.unreadable[run_id or name] = f"{path}: {reason}"
+            continue
+        if merge.keep(run_id, data, str(path), link=path):
+            merge.writer.stats.recovered_from_disk += 1
 
 
 def swap_in(new_dir: Path, paths: PartitionPaths) -> None:
@@ -447,7 +594,7 @@ def swap_in(new_dir: Path, paths: PartitionPaths) -> None:
 
     The caller holds the partition lock and has made `new_dir`'s files durable; the
     directory is fsynced after the renames so the swap itself survives a power cut."""
-    old = paths.project_dir / f".{paths.day.isoformat()}.old-{uuid.uuid4().hex}"
+    old = paths.new_old_dir()
     if paths.dir.exists():
         paths.dir.rename(old)
     new_dir.rename(paths.dir)

@@ -121,7 +121,9 @@ def raw_runs(
             **stats.counts(),
             "vanished_sample": dg.MetadataValue.json(stats.vanished_sample),
             "recovered_from_archive": stats.recovered_from_archive,
+            "recovered_from_disk": stats.recovered_from_disk,
             "forgotten_skipped": stats.forgotten_skipped,
+            "leftovers_cleared": stats.leftovers_cleared,
             "unchanged": stats.unchanged,
             "duplicate_runs_dropped": fetch.duplicate_runs_dropped,
             "path": dg.MetadataValue.path(str(paths.dir)),
@@ -139,6 +141,7 @@ def run_archive(
             "files": info.files,
             "bytes": info.bytes,
             "md5": info.md5,
+            "leftovers_cleared": info.leftovers_cleared,
             "path": dg.MetadataValue.path(str(info.path)),
         }
     )
@@ -149,7 +152,10 @@ def drive_archive(
 ) -> dg.MaterializeResult:
     partition = partition_of(context)
     paths = run_files.paths(partition.project, partition.day)
-    result = drive.upsert(partition.project, paths.zip_path)
+    # Under the partition's lock, like every writer of the partition's copies: the zip is
+    # not rebuilt mid-upload, and the store's temporaries of this zip are a dead run's.
+    with locks.partition_lock(paths):
+        result = drive.upsert(partition.project, paths.zip_path)
     context.log.info(f"{result.file.name}: {result.action}")
     return dg.MaterializeResult(
         metadata={
@@ -159,6 +165,7 @@ def drive_archive(
             "bytes": result.file.size,
             "md5": result.file.md5,
             "duplicates": len(result.duplicates),
+            "leftovers_cleared": result.leftovers_cleared,
         }
     )
 
@@ -241,6 +248,7 @@ def parquet_runs(
             "session_id": published.export.session_id,
             "unchanged": published.unchanged,
             "stale_copies_removed": dg.MetadataValue.json(list(published.stale_removed)),
+            "leftovers_cleared": published.leftovers_cleared,
             "seconds": round(published.seconds, 3),
         }
     )

@@ -3,10 +3,14 @@
 The default when LSE_DRIVE_FOLDER_ID is unset. It behaves as the Drive resource does: no
 copy when the md5 is unchanged, an atomic replace otherwise, the same result metadata.
 Project folders use the path-safe slug, since a file system cannot hold every project name.
+A copy is written as `<zip>.<uuid>.partial` and renamed; callers hold the partition's lock
+(drive_archive, forget), so the `.partial` files of that zip an upsert finds belong to a
+killed upload: it removes them and counts them (`leftovers_cleared`).
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import uuid
@@ -51,10 +55,11 @@ class LocalFolderDriveResource(ArchiveStoreResource):
 
     def upsert(self, project: str, local_zip: Path) -> UpsertResult:
         target = self._path(project, local_zip.name)
+        cleared = self._clear_partials(target)
         local_md5 = file_md5(local_zip)
         existing = self.find(project, local_zip.name)
         if existing and existing.md5 == local_md5 and existing.size == local_zip.stat().st_size:
-            return UpsertResult("unchanged", existing)
+            return UpsertResult("unchanged", existing, leftovers_cleared=cleared)
         target.parent.mkdir(parents=True, exist_ok=True)
         # One temporary name per writer; fsynced before it replaces the stored copy.
         tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex}.partial")
@@ -68,7 +73,16 @@ class LocalFolderDriveResource(ArchiveStoreResource):
         remote = self._remote(target)
         if remote.md5 != local_md5 or remote.size != local_zip.stat().st_size:
             raise OSError(f"copy of {local_zip} to {target} does not match the local zip")
-        return UpsertResult("updated" if existing else "created", remote)
+        return UpsertResult("updated" if existing else "created", remote, leftovers_cleared=cleared)
+
+    @staticmethod
+    def _clear_partials(target: Path) -> int:
+        if not target.parent.is_dir():
+            return 0
+        leftovers = list(target.parent.glob(f"{glob.escape(target.name)}.*.partial"))
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)
+        return len(leftovers)
 
     def delete_older_revisions(self, project: str, name: str) -> int:
         return 0  # a replaced file keeps no history here

@@ -113,7 +113,7 @@ class ParquetStoreResource(dg.ConfigurableResource):
         final = f"{root}/{relative}"
         where = self.location(relative)
         with _storage_errors(where):
-            self._remove_leftovers(fs, staging_dir, name)
+            cleared = self._remove_leftovers(fs, staging_dir, name)
             fs.makedirs(staging_dir, exist_ok=True)
             try:
                 with fs.open(staging, "wb") as sink:
@@ -127,7 +127,7 @@ class ParquetStoreResource(dg.ConfigurableResource):
                 if fs.exists(staging):
                     fs.rm(staging)
                 raise
-        return Written(rows=rows, size=written, location=where)
+        return Written(rows=rows, size=written, location=where, leftovers_cleared=cleared)
 
     def _read_back(self, fs: fsspec.AbstractFileSystem, staging: str, rows: int) -> int:
         with fs.open(staging, "rb") as handle:
@@ -149,13 +149,14 @@ class ParquetStoreResource(dg.ConfigurableResource):
         fs.copy(staging, final)  # server-side: the final key changes in one step
         fs.rm(staging)
 
-    def _remove_leftovers(self, fs: fsspec.AbstractFileSystem, staging_dir: str, name: str):
+    def _remove_leftovers(self, fs: fsspec.AbstractFileSystem, staging_dir: str, name: str) -> int:
         try:
             leftovers = fs.glob(f"{staging_dir}/*-{name}.tmp")
         except FileNotFoundError:
-            return
+            return 0
         for leftover in leftovers:
             fs.rm(leftover)
+        return len(leftovers)
 
     def others_of_the_same_name(self, relative: str) -> list[str]:
         """Relative paths of files with this one's name and day under another tenant or

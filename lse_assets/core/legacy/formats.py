@@ -220,7 +220,7 @@ class LegacyRuns:
         if not base.endswith(".json"):
             raise LegacyFormatError(f"{origin}: not a JSON run file (legacy zips hold *.json)")
         try:
-            run, shape = unwrap(jsondoc.parse(raw), origin)
+            run, shape = unwrap(jsondoc.parse_as_checked(raw), origin)
         except ValueError as exc:  # bad UTF-8, not JSON, nested too deep
             if isinstance(exc, LegacyFormatError):
                 raise
