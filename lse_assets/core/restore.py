@@ -220,7 +220,8 @@ class _Restore:
                 runfiles.read_run(data, run_id)
             except runfiles.UnreadableRunError as error:
                 raise RestoreError(
-                    f"{name}: run {run_id} cannot be read ({error}); nothing was written. "
+                    f"{name}: run {run_id} cannot be read as the checks read it: {error}; "
+                    "nothing was written. "
                     "Restore this day from a good copy of the zip"
                 ) from None
 

@@ -241,7 +241,7 @@ def read_run(data: bytes, run_id: str) -> dict[str, Any]:
     try:
         run = jsondoc.parse_as_checked(data)
     except ValueError as error:  # not JSON, bad UTF-8, nested too deep
-        raise UnreadableRunError(f"not readable JSON ({error})") from None
+        raise UnreadableRunError(f"not readable JSON: {error}") from None
     if not isinstance(run, dict) or run.get("id") != run_id:
         found = run.get("id") if isinstance(run, dict) else type(run).__name__
         raise UnreadableRunError(f"it does not hold run {run_id} (found {found!r})")

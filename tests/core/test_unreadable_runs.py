@@ -1,0 +1,124 @@
+"""An archived run that cannot be read as the checks read it (issue 18): the merge fails
+once, naming the run and the way out, and changes nothing; a tombstone is that way out.
+And the temporaries a killed writer leaves are cleared by the next holder of the lock."""
+
+import hashlib
+import json
+from datetime import date
+
+import pytest
+
+from lse_assets.core import archive, jsondoc, runfiles, tombstones
+from lse_assets.core.runfiles import PartitionPaths
+from resources.langsmith.sample import SampleLangSmithResource
+
+DAY = date(2025, 9, 13)
+DEPTH = 100_000
+
+
+def _runs() -> list[dict]:
+    return list(SampleLangSmithResource().fetch_day("p", DAY).runs)
+
+
+def _poison(run_id: str) -> bytes:
+    return b'{"id":"' + run_id.encode() + b'","deep":' + b"[" * DEPTH + b"]" * DEPTH + b"}\n"
+
+
+def _snapshot(root) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".locks" not in p.parts
+    }
+
+
+@pytest.fixture
+def poisoned(tmp_path):
+    """A partition whose manifest vouches (sha256) for a run nested 100,000 deep: what
+    `lse restore` accepted before this fix. Returns the paths, the runs and the victim."""
+    paths = PartitionPaths(tmp_path, "p", DAY)
+    runs = _runs()
+    runfiles.write_partition(paths, iter(runs), {})
+    victim = next(run["id"] for run in runs if run["id"] != run["trace_id"])
+    data = _poison(victim)
+    paths.run_file(victim).write_bytes(data)
+    manifest = json.loads(paths.manifest.read_bytes())
+    manifest["files"][victim] = hashlib.sha256(data).hexdigest()
+    paths.manifest.write_bytes(jsondoc.canonical_bytes(manifest))
+    return paths, runs, victim
+
+
+def test_read_run_holds_a_file_to_the_checks_limits():
+    run_id = "00000000-0000-4000-8000-000000000001"
+    assert runfiles.read_run(b'{"id":"' + run_id.encode() + b'"}', run_id) == {"id": run_id}
+    for data, reason in [
+        (_poison(run_id), "nested deeper"),
+        (b'{"id": "', "not readable JSON"),
+        (b'{"id": "00000000-0000-4000-8000-000000000002"}', "does not hold run"),
+        (b"[1]", "does not hold run"),
+    ]:
+        with pytest.raises(runfiles.UnreadableRunError, match=reason):
+            runfiles.read_run(data, run_id)
+
+
+def test_an_unreadable_archived_run_on_disk_fails_the_merge_naming_it(poisoned):
+    paths, runs, victim = poisoned
+    before = _snapshot(paths.data_dir)
+    returned = [run for run in runs if run["id"] != victim]  # LangSmith no longer has it
+
+    with pytest.raises(runfiles.UnreadableArchiveError) as caught:
+        runfiles.write_partition(paths, iter(returned), {})
+
+    message = str(caught.value)
+    assert "\n" not in message and str(paths.run_file(victim)) in message
+    assert "nested deeper" in message and "nothing was changed" in message
+    assert f"lse forget --project 'p' --run-id {victim}" in message
+    assert "lse restore --force" in message
+    assert _snapshot(paths.data_dir) == before
+
+
+def test_an_unreadable_run_in_the_zip_merged_from_fails_naming_it(poisoned, tmp_path):
+    paths, runs, victim = poisoned
+    saved = tmp_path / "saved.zip"
+    saved.write_bytes(archive.build_archive(paths).path.read_bytes())
+    paths.zip_path.unlink()
+    paths.run_file(victim).unlink()  # the local copy is gone: only the zip holds the run
+    before = _snapshot(paths.data_dir)
+    returned = [run for run in runs if run["id"] != victim]
+
+    with pytest.raises(runfiles.UnreadableArchiveError) as caught:
+        runfiles.write_partition(paths, iter(returned), {}, previous_zips=lambda _: [saved])
+
+    message = str(caught.value)
+    assert f"saved.zip:runs/{victim}.json" in message and "nested deeper" in message
+    assert f"--run-id {victim}" in message
+    assert _snapshot(paths.data_dir) == before
+
+
+def test_a_returned_or_forgotten_run_replaces_its_unreadable_copy(poisoned):
+    paths, runs, victim = poisoned
+
+    stats = runfiles.write_partition(paths, iter(runs), {})  # LangSmith returns it again
+    assert not stats.unchanged
+    assert json.loads(paths.run_file(victim).read_bytes())["id"] == victim
+
+    _, _, victim = poisoned  # poison it again, then take the way out the message names
+    paths.run_file(victim).write_bytes(_poison(victim))
+    manifest = json.loads(paths.manifest.read_bytes())
+    manifest["files"][victim] = hashlib.sha256(paths.run_file(victim).read_bytes()).hexdigest()
+    paths.manifest.write_bytes(jsondoc.canonical_bytes(manifest))
+    tombstones.add(paths.project_dir, "p", [victim], [], "2025-10-01T00:00:00Z")
+    runfiles.write_partition(paths, iter([r for r in runs if r["id"] != victim]), {})
+    assert not paths.run_file(victim).exists()
+
+
+def test_the_zip_build_clears_a_killed_builds_temporary(tmp_path):
+    paths = PartitionPaths(tmp_path, "p", DAY)
+    runfiles.write_partition(paths, iter(_runs()), {})
+    leftover = paths.project_dir / f"{paths.zip_name}.{'f' * 32}.zip.tmp"
+    leftover.write_bytes(b"PK" + bytes(1000))
+
+    info = archive.build_archive(paths)
+
+    assert info.leftovers_cleared == 1 and not leftover.exists()
+    assert paths.temporaries() == []
