@@ -23,14 +23,13 @@ import os
 import re
 import shutil
 import uuid
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from lse_assets.core import durable, jsondoc, locks, tombstones
+from lse_assets.core import durable, jsondoc, locks, tombstones, zipsafe
 
 FORMAT = "lse-partition/1"
 MANIFEST = "manifest.json"
@@ -540,22 +539,26 @@ def _merge_and_swap(
 
 def _take_from_zip(zip_path: Path, merge: _Merge) -> tuple[dict[str, str], set[str]]:
     """Copy the runs a verified earlier zip holds and the merge lacks (sha256-checked)."""
+    # Opened with the same caps as a zip from elsewhere: the local zip and the store's copy
+    # are outside the partition's lock and may have been replaced by anyone.
     try:
-        archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError):
-        return {}, set()  # a damaged copy: the next one may be good
+        archive = zipsafe.open_checked(zip_path)
+    except (zipsafe.UnsafeZipError, OSError):
+        return {}, set()  # a damaged or hostile copy: the next one may be good
     with archive:
         try:
-            manifest = jsondoc.parse(archive.read(MANIFEST))
-        except (KeyError, ValueError, zipfile.BadZipFile, OSError):
+            manifest = jsondoc.parse(zipsafe.read_member(archive, MANIFEST, zip_path.name))
+        except (KeyError, ValueError, zipsafe.UnsafeZipError, OSError):
+            return {}, set()
+        if not isinstance(manifest, dict):
             return {}, set()
         files: dict[str, str] = dict(manifest.get("files") or {})
         for run_id, digest in sorted(files.items()):
             if merge.has(run_id):
                 continue
             try:
-                data = archive.read(f"{RUNS_DIR}/{run_id}.json")
-            except (KeyError, zipfile.BadZipFile, OSError):
+                data = zipsafe.read_member(archive, f"{RUNS_DIR}/{run_id}.json", zip_path.name)
+            except (KeyError, zipsafe.UnsafeZipError, OSError):
                 continue
             if hashlib.sha256(data).hexdigest() != digest:
                 continue

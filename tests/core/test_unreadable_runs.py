@@ -4,6 +4,7 @@ And the temporaries a killed writer leaves are cleared by the next holder of the
 
 import hashlib
 import json
+import zipfile
 from datetime import date
 
 import pytest
@@ -122,3 +123,30 @@ def test_the_zip_build_clears_a_killed_builds_temporary(tmp_path):
 
     assert info.leftovers_cleared == 1 and not leftover.exists()
     assert paths.temporaries() == []
+
+
+def test_the_merge_opens_an_earlier_zip_with_the_caps_of_a_zip_from_elsewhere(tmp_path):
+    """The local zip and the store's copy lie outside the partition's lock: a copy that
+    declares a zip bomb's ratio is refused unread, not mined for runs."""
+    paths = PartitionPaths(tmp_path, "p", DAY)
+    runs = _runs()
+    runfiles.write_partition(paths, iter(runs), {})
+    victim = next(run["id"] for run in runs if run["id"] != run["trace_id"])
+    good = tmp_path / "good.zip"
+    good.write_bytes(archive.build_archive(paths).path.read_bytes())
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            out.writestr(info, source.read(info))
+        out.writestr("padding.bin", bytes(2 * 1024 * 1024))  # 2 MiB of zeros: > 100:1
+    paths.zip_path.unlink()
+    paths.manifest.write_bytes(paths.manifest.read_bytes()[:20])  # the manifest is damaged
+    paths.run_file(victim).unlink()
+    returned = [run for run in runs if run["id"] != victim]
+
+    refused = runfiles.write_partition(paths, iter(returned), {}, previous_zips=lambda _: [bomb])
+    assert refused.recovered_from_archive == 0 and not paths.run_file(victim).exists()
+
+    paths.manifest.write_bytes(paths.manifest.read_bytes()[:20])
+    taken = runfiles.write_partition(paths, iter(returned), {}, previous_zips=lambda _: [good])
+    assert taken.recovered_from_archive == 1 and paths.run_file(victim).exists()
