@@ -142,6 +142,7 @@ class PartitionStats:
     vanished_sample: list[str] = field(default_factory=list, compare=False)
     recovered_from_archive: int = field(default=0, compare=False)
     recovered_from_disk: int = field(default=0, compare=False)
+    strays_dropped: int = field(default=0, compare=False)
     forgotten_skipped: int = field(default=0, compare=False)
     leftovers_cleared: int = field(default=0, compare=False)
 
@@ -158,6 +159,7 @@ _WRITE_ONLY = (
     "vanished_sample",
     "recovered_from_archive",
     "recovered_from_disk",
+    "strays_dropped",
     "forgotten_skipped",
     "leftovers_cleared",
 )
@@ -587,6 +589,8 @@ def _take_from_disk(paths: PartitionPaths, local: LocalState, merge: _Merge) -> 
             if local.manifest is None and not merge.forgotten.covers(run_id, run_id):
                 reason = error if run_id else "not a run file (runs/ holds <run id>.json)"
                 merge.unreadable[run_id or name] = f"{path}: {reason}"
+            else:
+                merge.writer.stats.strays_dropped += 1  # left out, but never silently
             continue
         if merge.keep(run_id, data, str(path), link=path):
             merge.writer.stats.recovered_from_disk += 1

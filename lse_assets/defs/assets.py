@@ -122,6 +122,7 @@ def raw_runs(
             "vanished_sample": dg.MetadataValue.json(stats.vanished_sample),
             "recovered_from_archive": stats.recovered_from_archive,
             "recovered_from_disk": stats.recovered_from_disk,
+            "strays_dropped": stats.strays_dropped,
             "forgotten_skipped": stats.forgotten_skipped,
             "leftovers_cleared": stats.leftovers_cleared,
             "unchanged": stats.unchanged,
