@@ -120,7 +120,10 @@ def _killed_then_the_same_and_another_day_finish(home, url, fake, pgdata):
     assert arrived.wait(240), first.communicate(timeout=5)
     instance = dg.DagsterInstance.from_config(str(home / "dagster"))
     dead_run = _wait_for_holder(instance)
-    assert len(_servers(pgdata)) == 1
+    if len(_servers(pgdata)) != 1:
+        first.kill()
+        out, err = first.communicate(timeout=30)
+        raise AssertionError(f"{D1} was not archived, so no server to hold: {out} {err[-2000:]}")
 
     first.kill()  # kill -9, mid raw_runs
     first.communicate(timeout=30)
