@@ -149,8 +149,10 @@ def materialize(day, first, last, projects, backfill, dagster_url, verbose):
 
     defs = build_defs(load_settings())
     started, failures = time.monotonic(), 0
-    runs = run_partitions(defs, archive_day_job.name, partitions, dg.DagsterInstance.get(), verbose)
-    for done, run in enumerate(runs, start=1):
+    runs = run_partitions(
+        defs, archive_day_job.name, partitions, dg.DagsterInstance.get(), _echo(verbose)
+    )
+    for done, run in _until_stopped(enumerate(runs, start=1)):
         ok = run.success and run.checks_passed
         failures += not ok
         elapsed = time.monotonic() - started
@@ -162,6 +164,15 @@ def materialize(day, first, last, projects, backfill, dagster_url, verbose):
         if run.failure:
             click.echo(f"    {run.failure}")
     sys.exit(1 if failures else 0)
+
+
+def _until_stopped(items):
+    """Ctrl-C or SIGTERM while waiting for a pool: one line, exit code 130."""
+    try:
+        yield from items
+    except KeyboardInterrupt:
+        click.echo("stopped before the next run started (Ctrl-C or SIGTERM)", err=True)
+        sys.exit(130)
 
 
 @main.command()
@@ -215,6 +226,7 @@ def status(days, projects):
     from rich.console import Console
     from rich.table import Table
 
+    from lse_assets.cli.dead_runs import fail_dead_runs
     from lse_assets.core.partition import Partition, days_between
     from lse_assets.defs.assets import ASSET_KEYS, build_assets
     from lse_assets.defs.checks import build_checks
@@ -222,6 +234,8 @@ def status(days, projects):
     from lse_assets.settings import load_settings
 
     settings = load_settings()
+    instance = dg.DagsterInstance.get()
+    fail_dead_runs(instance)  # a run whose process died is not shown `in progress`
     today = datetime.now(UTC).date()
     first = max(settings.start_date, today - timedelta(days=days))
     partitions = [
@@ -230,7 +244,7 @@ def status(days, projects):
         for project in (projects or settings.projects)
     ]
     statuses = partition_statuses(
-        dg.DagsterInstance.get(), build_assets(settings), build_checks(settings), partitions
+        instance, build_assets(settings), build_checks(settings), partitions
     )
     table = Table(title=f"LSE status ({first} .. {today - timedelta(days=1)})")
     for column in ("day", "project", *ASSET_KEYS, "state"):  # the copies in data-flow order

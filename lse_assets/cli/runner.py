@@ -25,6 +25,7 @@ from dagster._core.execution.api import execute_run
 from dagster._core.remote_origin import InProcessCodeLocationOrigin, RemoteRepositoryOrigin
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
+from lse_assets.cli import dead_runs
 from lse_assets.core.partition import Partition
 
 # The code location as `lse ui` (`dagster dev -m MODULE`) and workspace.yaml name it: the
@@ -112,16 +113,28 @@ def run_partitions(
     partitions: Iterable[Partition],
     instance: dg.DagsterInstance,
     echo: Callable[[str], None] | None = None,
+    waiting: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
 ) -> Iterator[PartitionRun]:
-    """One run per partition; `echo` receives each run's log lines (`--verbose`)."""
+    """One run per partition; `echo` receives each run's log lines (`--verbose`), `waiting`
+    what a run waits for before it starts (a pool held by another run)."""
     job = defs.resolve_job_def(job_name)
     recon_job, remote_origin = _origins(job_name)
+    pools = dead_runs.pools_of(job)
     for partition in partitions:
+        # Before the run exists: dead runs' slots are freed, and a wait is said and can be
+        # stopped (inside execute_run Dagster waits for a slot silently, deaf to SIGTERM).
+        dead_runs.wait_for_pools(instance, pools, waiting)
         run = instance.create_run_for_job(
             job_def=job,
             run_config=QUIET_CONSOLE,
-            # The tag the UI gives the runs it launches, for the same filters in the Runs list.
-            tags={**job.run_tags, **partition.run_tags, "dagster/code_location": LOCATION},
+            # The tag the UI gives the runs it launches, for the same filters in the Runs list;
+            # the worker's host and pid, so a later command can tell when it died.
+            tags={
+                **job.run_tags,
+                **partition.run_tags,
+                "dagster/code_location": LOCATION,
+                **dead_runs.worker_tags(),
+            },
             remote_job_origin=remote_origin,
             job_code_origin=recon_job.get_python_origin(),
         )

@@ -35,7 +35,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from lse_assets.core import durable, jsondoc, locks, remote_copy, runfiles, zipsafe
+from lse_assets.core import durable, jsondoc, locks, remote_copy, runfiles, tombstones, zipsafe
 from lse_assets.core.legacy import formats as legacy
 from lse_assets.core.ports import ArchiveStore, RemoteFile
 from lse_assets.core.runfiles import PartitionPaths
@@ -91,6 +91,14 @@ _DAY_ERRORS = (
     zlib.error,
     FileNotFoundError,
 )
+
+
+def _refuse_damaged_tombstones(paths: PartitionPaths) -> None:
+    """A project whose forgotten.json is damaged gets no writes (lse_assets.core.tombstones)."""
+    try:
+        tombstones.read(paths.project_dir)
+    except tombstones.DamagedTombstonesError as error:
+        raise RestoreError(str(error)) from None
 
 
 def _reason(error: BaseException) -> str:
@@ -167,6 +175,7 @@ class _Restore:
             # One writer per partition (lse_assets.core.locks); --force always rewrites, and
             # "unchanged" is said only when the files on disk verify against the manifest.
             with locks.partition_lock(paths):
+                _refuse_damaged_tombstones(paths)
                 local = runfiles.inspect_local(paths) if paths.manifest.exists() else None
                 if local is not None and not self.force:
                     if local.intact and runfiles.same_data(local.manifest or {}, manifest):

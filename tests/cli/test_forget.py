@@ -244,3 +244,39 @@ def test_forget_rewrites_the_parquet_file_on_s3(tmp_path, postgres, s3_bucket):
     assert [item["Key"] for item in stored] == [f"warehouse/{relative}"]
     checks = check_results(materialize(PROJECT_A, DAY, resources, only_checks=True))
     assert checks["parquet_matches_files"].passed
+
+
+def test_a_damaged_forgotten_json_stops_forget_and_every_materialization(
+    tmp_path, postgres, postgres_url
+):
+    """Each kind of damage: the real raw_runs step fails with the file and the fix, writes
+    nothing, and the file is left as it was; `lse forget` refuses with the same message."""
+    from tests.core.test_tombstones import DAMAGE
+
+    resources = local_resources(tmp_path, postgres)
+    assert _all_passed(materialize(PROJECT_A, DAY, resources))
+    paths = PartitionPaths(tmp_path / "data", PROJECT_A, DAY)
+    manifest = paths.manifest.read_bytes()
+    path = tombstones.path_in(paths.project_dir)
+    for kind, damage in DAMAGE.items():
+        path.write_bytes(damage)
+        result = materialize(PROJECT_A, DAY, resources)
+        failures = {e.step_key: e.step_failure_data for e in result.get_step_failure_events()}
+        assert not result.success and set(failures) == {"raw_runs"}, kind
+        message = failures["raw_runs"].user_failure_data.description
+        assert f"{path} is damaged" in message and "Do not delete it" in message, kind
+        assert paths.manifest.read_bytes() == manifest and path.read_bytes() == damage
+
+    env = {**os.environ, "LSE_HOME": str(tmp_path), "LSE_DATABASE_URL": postgres_url}
+    trace, _, _ = _victims(paths)
+    command = [sys.executable, "-m", "lse_assets.cli.main", "forget", "--project", PROJECT_A]
+    refused = subprocess.run(
+        [*command, "--trace-id", trace],
+        env={**env, "COLUMNS": "400"},
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 1
+    assert f"{path} is damaged" in refused.stdout and "Do not delete it" in refused.stdout
+    assert trace in {p.stem for p in paths.runs_dir.iterdir()}
+    assert path.read_bytes() == damage

@@ -118,6 +118,7 @@ class FakeLangSmith:
         self._accepted: dict[str | None, deque[float]] = {}
         self._seen: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._holds: dict[str, tuple[Any, threading.Event, threading.Event]] = {}
 
     # ---- data -------------------------------------------------------------------------
     def add_project(self, name: str) -> str:
@@ -157,6 +158,15 @@ class FakeLangSmith:
     ) -> None:
         self.faults.append(Fault(path, nth, status, headers or {}, times, body))
 
+    def hold(
+        self, path: str, when: Any = lambda body: True
+    ) -> tuple[threading.Event, threading.Event]:
+        """Make requests to `path` whose body satisfies `when` hang (a slow LangSmith) until
+        `release` is set; `arrived` is set when the first one comes in."""
+        arrived, release = threading.Event(), threading.Event()
+        self._holds[path] = (when, arrived, release)
+        return arrived, release
+
     def reset_counters(self) -> None:
         """Forget requests, faults' progress and the rate limiter's window."""
         with self._lock:
@@ -180,6 +190,10 @@ class FakeLangSmith:
         key: str | None,
         workspace: str | None = None,
     ) -> tuple[int | None, dict[str, str], bytes]:
+        when, arrived, release = self._holds.get(path) or (None, None, None)
+        if when is not None and when(body):
+            arrived.set()
+            release.wait(120)
         with self._lock:
             self._seen[path] = self._seen.get(path, 0) + 1
             nth = self._seen[path]
