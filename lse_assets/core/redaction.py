@@ -10,7 +10,7 @@ password and its pieces (also percent-decoded), the whole path, each path segmen
 whole query, each query value, the fragment. Anything of at least MIN_PART characters among
 them is replaced by REDACTED wherever it occurs. The scheme, the host and the port are not
 secret and stay visible: "connection to 10.0.0.5:5432 refused" is what an operator needs.
-The shape of a secret URL is checked by lse_assets.settings (re-exported here).
+The shape of a secret URL is a setting's rule: lse_assets.settings checks it.
 """
 
 from __future__ import annotations
@@ -18,12 +18,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from urllib.parse import unquote
-
-# The shape of a secret URL is a setting's rule (checked when settings load); re-exported
-# for the resources, which check again where they start.
-from lse_assets.settings import SecretConfigError, check_url
-
-__all__ = ["REDACTED", "RedactedError", "SecretConfigError", "check_url", "parts", "scrub"]
 
 REDACTED = "[redacted]"
 MIN_PART = 4

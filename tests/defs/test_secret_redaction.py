@@ -16,6 +16,7 @@ from dagster_shared.serdes import serialize_value
 
 from lse_assets.core import redaction
 from lse_assets.defs.checks import CHECK_KEYS, FILES_MATCH_DB
+from lse_assets.settings import SecretConfigError
 from resources.notifier import WebhookNotifier
 from resources.postgres.resource import PostgresResource
 from tests.conftest import PROJECT_A
@@ -59,7 +60,7 @@ def test_parts_of_a_secret_url():
     ],
 )
 def test_validation_names_the_variable_and_never_the_value(resource, variable):
-    with pytest.raises(redaction.SecretConfigError) as raised:
+    with pytest.raises(SecretConfigError) as raised:
         resource.validate()
     assert variable in str(raised.value)
     _assert_nowhere(DATABASE_PARTS + WEBHOOK_PARTS, {"message": str(raised.value)})
