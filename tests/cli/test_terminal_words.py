@@ -156,3 +156,35 @@ def test_a_bad_setting_is_one_line_naming_the_variable_and_the_fix(
         assert secret not in result.stdout + result.stderr
     if command == ["db", "upgrade"]:  # the address is not a secret: the operator needs it
         assert '"127.0.0.1", port' in lines[0]
+
+
+def test_a_step_failure_line_is_its_own_error_and_its_causes_first_line():
+    """Unit test of the seam (the acceptance tests above meet no error with a cause)."""
+    from types import SimpleNamespace
+
+    from dagster._utils.error import SerializableErrorInfo
+
+    from lse_assets.cli.runner import step_failure
+
+    cause = SerializableErrorInfo("socket.timeout: timed out\nmore\n", [], "timeout")
+    own = SerializableErrorInfo(
+        "sqlalchemy.exc.OperationalError: lost\nSQL: ...\n", [], "OperationalError", cause
+    )
+    wrapper = SerializableErrorInfo(
+        f"dagster._core.errors.DagsterExecutionStepExecutionError: {WRAPPER} op db_runs:\n",
+        [],
+        "DagsterExecutionStepExecutionError",
+        own,
+    )
+    raised = SimpleNamespace(error=wrapper, user_failure_data=None)
+    failed = SimpleNamespace(
+        error=SerializableErrorInfo("dagster.Failure: x\n", [], "Failure", cause),
+        user_failure_data=SimpleNamespace(description="LANGSMITH_API_KEY is not set\nmore"),
+    )
+
+    assert step_failure("db_runs", raised) == (
+        "db_runs: OperationalError: lost (cause: timeout: timed out)"
+    )
+    assert step_failure("raw_runs", failed) == (
+        "raw_runs: LANGSMITH_API_KEY is not set (cause: timeout: timed out)"
+    )
