@@ -9,9 +9,14 @@ The demo profile is fixed: sample projects and source, its own home under
 webhook), and its schedules and sensors start stopped, so a demo never raises a
 production alarm nor writes into production storage.
 
-Secrets (API keys, database URL, webhook URL) are not read here: they reach resources as
+Secrets (API keys, database URL, webhook URL) are not kept here: they reach resources as
 Dagster `EnvVar`s so their values never land in run config, logs or metadata. This module
-only records whether they are set, to choose between the real system and its local twin.
+records whether they are set, to choose between the real system and its local twin, and
+checks the shape of the secret URLs when settings load (every command notices a bad one),
+with messages that name the variable and the fix, never the value.
+
+A setting that cannot be used raises SettingsError from `load_settings` / `load_env_file`:
+one line naming the variable and the fix, which `lse` prints without a traceback.
 """
 
 from __future__ import annotations
@@ -23,8 +28,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from dotenv import load_dotenv
-from pydantic import Field, field_validator
+from dotenv import dotenv_values, load_dotenv
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 # A page of runs read from LangSmith is cut at this many bytes (the resource and the
@@ -45,6 +50,71 @@ PARQUET_URL_CREDENTIALS = (
     "the storage SDK reads them (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile for "
     "s3://, GOOGLE_APPLICATION_CREDENTIALS for gs://)"
 )
+
+
+WEBHOOK_VARIABLE = "LSE_ALERT_WEBHOOK_URL"
+DATABASE_VARIABLE = "LSE_DATABASE_URL"
+DATABASE_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+# Plain http:// sends the webhook's token in the clear: allowed only to this machine (a
+# local relay, the tests' fake webhook), where it never crosses a network.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+_NOT_SHOWN = "(the value is not shown: it is a secret)"
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names the variable and the fix."""
+
+
+class SecretConfigError(SettingsError):
+    """A secret setting is malformed; the message names the variable, never the value."""
+
+
+def _host(url: str) -> str:
+    """The host of a URL, as written (an IPv6 address without its brackets); never raises."""
+    authority = url.partition("://")[2].split("/", 1)[0].rpartition("@")[2]
+    if authority.startswith("["):
+        return authority[1:].partition("]")[0]
+    return authority.partition(":")[0].lower()
+
+
+def check_url(
+    value: str | None, variable: str, schemes: tuple[str, ...], *, needs_path: bool = False
+) -> None:
+    """Refuse a malformed secret URL with a message naming `variable` and the fix only."""
+    if not value:
+        return
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme.lower() not in schemes:
+        raise SecretConfigError(
+            f"{variable} must start with {' or '.join(s + '://' for s in schemes)} {_NOT_SHOWN}"
+        )
+    authority = rest.split("/", 1)[0]
+    if authority.count("@") > 1:
+        raise SecretConfigError(
+            f"{variable} has more than one '@' before the host: percent-encode each '@' in "
+            f"the user name or password as %40 {_NOT_SHOWN}"
+        )
+    # A database URL may name no host (a Unix socket); a webhook needs one and a path.
+    if needs_path and (not _host(value) or "/" not in rest):
+        raise SecretConfigError(
+            f"{variable} must be a full URL with a host and a path, like "
+            f"https://hooks.slack.com/services/... {_NOT_SHOWN}"
+        )
+
+
+def check_webhook_url(value: str | None) -> None:
+    """https:// with a host and a path; plain http:// only to a loopback host."""
+    plain = bool(value) and value[:7].lower() == "http://"
+    if plain and _host(value) not in LOOPBACK_HOSTS:
+        raise SecretConfigError(
+            f"{WEBHOOK_VARIABLE} must start with https:// (plain http:// would send its token "
+            f"in the clear; it is accepted only to localhost) {_NOT_SHOWN}"
+        )
+    check_url(value, WEBHOOK_VARIABLE, ("http",) if plain else ("https",), needs_path=True)
+
+
+def check_database_url(value: str | None) -> None:
+    check_url(value, DATABASE_VARIABLE, DATABASE_SCHEMES)
 
 
 def url_holds_credentials(url: str) -> bool:
@@ -118,9 +188,18 @@ class Settings(BaseSettings):
 
     @field_validator("parquet_url")
     @classmethod
-    def _no_credentials_in_url(cls, value: str | None) -> str | None:
+    def _usable_parquet_url(cls, value: str | None) -> str | None:
         if value and url_holds_credentials(value):
             raise ValueError(PARQUET_URL_CREDENTIALS)
+        scheme, sep, _ = (value or "").partition("://")
+        if sep:
+            from fsspec.registry import known_implementations, registry  # only for a URL
+
+            if scheme.lower() not in {*known_implementations, *registry}:
+                raise ValueError(
+                    f"LSE_PARQUET_URL: {scheme}:// is no storage fsspec knows; give a local "
+                    "folder, s3://bucket/prefix or gs://bucket/prefix (docs/parquet.md)"
+                )
         return value
 
     @field_validator("projects", mode="before")
@@ -147,6 +226,15 @@ class Settings(BaseSettings):
         if len(set(names)) != len(names):
             raise ValueError(f"LSE_PROJECTS lists a project twice: {names}")
         return names
+
+    @model_validator(mode="after")
+    def _secret_urls_in_shape(self) -> Settings:
+        # Checked here so every command notices; the resources check again where they start.
+        if self.secret_is_set(WEBHOOK_VARIABLE):
+            check_webhook_url(os.environ[WEBHOOK_VARIABLE])
+        if self.secret_is_set(DATABASE_VARIABLE):
+            check_database_url(os.environ[DATABASE_VARIABLE])
+        return self
 
     @property
     def home_dir(self) -> Path:
@@ -210,8 +298,36 @@ def demo_settings(home: Path) -> Settings:
 
 
 def load_env_file() -> None:
-    """Variables of ./.env that the environment does not set yet (it wins)."""
-    load_dotenv(Path.cwd() / ENV_FILE, override=False)
+    """Variables of ./.env that the environment does not set yet (it wins). A file no
+    environment can take (not UTF-8, a NUL byte) is refused whole, naming the line's variable."""
+    path = Path.cwd() / ENV_FILE
+    try:
+        values = dotenv_values(path)
+    except UnicodeDecodeError:
+        raise SettingsError(f"{path} is not UTF-8 text: save it as UTF-8") from None
+    for name, value in values.items():
+        if "\0" in name or "\0" in (value or ""):
+            shown = name.replace("\0", "\\0")
+            raise SettingsError(
+                f"{path}: {shown} holds a NUL byte, which no environment variable can hold; "
+                "remove it from the file"
+            )
+    load_dotenv(path, override=False)
+
+
+def _one_line(error: ValidationError) -> str:
+    """Pydantic's report as one line, each problem led by its variable's name."""
+    problems = []
+    for problem in error.errors(include_url=False, include_input=False):
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["loc"]:
+            variable = f"LSE_{str(problem['loc'][0]).upper()}"
+            if variable not in message:
+                message = f"{variable}: {message}"
+        if problem["type"] != "value_error":  # pydantic's words say what, not where to fix it
+            message += " (set it in the environment or ./.env; .env.example lists each)"
+        problems.append(message)
+    return "; ".join(problems)
 
 
 def use_profile(profile: str) -> None:
@@ -223,5 +339,8 @@ def use_profile(profile: str) -> None:
 @cache
 def load_settings() -> Settings:
     load_env_file()
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise SettingsError(_one_line(error)) from None
     return demo_settings(settings.home) if settings.is_demo else settings

@@ -33,8 +33,7 @@ from tenacity import (
 )
 
 from lse_assets.core import redaction
-
-WEBHOOK_VARIABLE = "LSE_ALERT_WEBHOOK_URL"
+from lse_assets.settings import WEBHOOK_VARIABLE, check_webhook_url
 
 
 class NotifierError(RuntimeError):
@@ -117,8 +116,9 @@ class WebhookNotifier(dg.ConfigurableResource):
         self.validate()
 
     def validate(self) -> None:
-        """Refuse a malformed URL by its variable's name, never by its value."""
-        redaction.check_url(self.webhook_url, WEBHOOK_VARIABLE, ("https", "http"), needs_path=True)
+        """Refuse a malformed URL, or http:// to another machine, by its variable's name,
+        never by its value (settings refuse it first; this is for other callers)."""
+        check_webhook_url(self.webhook_url)
 
     def send(self, message: Mapping[str, Any] | str) -> bool:
         """Deliver `message` (a text, or a Slack-style payload with a "text" fallback).

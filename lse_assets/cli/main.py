@@ -40,7 +40,22 @@ def _use_instance_home() -> str:
     return str(home)
 
 
-@click.group()
+class _Lse(click.Group):
+    """The one place an error explained for the user (a setting, a domain error such as an
+    unreachable database) becomes one line on stderr and exit code 1: tracebacks are for
+    bugs. Imported lazily so `lse --help` stays light."""
+
+    def invoke(self, ctx: click.Context):
+        from lse_assets.core.errors import LseError
+        from lse_assets.settings import SettingsError
+
+        try:
+            return super().invoke(ctx)
+        except (SettingsError, LseError) as error:
+            raise click.ClickException(" ".join(str(error).split())) from None
+
+
+@click.group(cls=_Lse)
 @click.option(
     "--demo",
     "demo_profile",
@@ -149,9 +164,8 @@ def materialize(day, first, last, projects, backfill, dagster_url, verbose):
 
     defs = build_defs(load_settings())
     started, failures = time.monotonic(), 0
-    runs = run_partitions(
-        defs, archive_day_job.name, partitions, dg.DagsterInstance.get(), _echo(verbose)
-    )
+    instance = dg.DagsterInstance.get()
+    runs = run_partitions(defs, archive_day_job.name, partitions, instance, _echo(verbose))
     for done, run in _until_stopped(enumerate(runs, start=1)):
         ok = run.success and run.checks_passed
         failures += not ok
@@ -161,8 +175,8 @@ def materialize(day, first, last, projects, backfill, dagster_url, verbose):
             f"{'ok' if ok else 'FAILED'} ({run.metadata.get('raw_runs', {}).get('runs', 0)} runs; "
             f"{done / elapsed * 60:.1f} partitions/min) run {run.run_id}"
         )
-        if run.failure:
-            click.echo(f"    {run.failure}")
+        for failure in run.failures:  # every failed step, its own words (not Dagster's wrapper)
+            click.echo(f"    {failure}")
     sys.exit(1 if failures else 0)
 
 
@@ -220,7 +234,8 @@ def status(days, projects):
     `ok` (materialized, its check passed), `missing`, `FAILED`, `check FAILED`, `unchecked`
     or `in progress`, and one state: archived (every copy there and checked), partly
     archived (which copies are missing), unchecked (which checks did not pass yet), failed
-    (which asset or check), in progress, or not archived."""
+    (which asset or check), in progress, or not archived. Exit code 1 when any partition
+    shown is failed."""
     _use_instance_home()
     import dagster as dg
     from rich.console import Console
@@ -260,6 +275,7 @@ def status(days, projects):
     if not console.is_terminal:
         console = Console(width=220)  # piped or logged: never truncate a day or a project
     console.print(table)
+    sys.exit(1 if any(state.failed for state in statuses) else 0)  # for scripts and cron
 
 
 @main.command()

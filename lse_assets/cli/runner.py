@@ -58,11 +58,50 @@ class PartitionRun:
     checks: dict[str, bool] = field(default_factory=dict)
     check_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # checks that failed at WARN severity
-    failure: str | None = None  # the first failed step and why, as the UI's run page says
+    failures: list[str] = field(default_factory=list)  # each failed step and why (step_failure)
 
     @property
     def checks_passed(self) -> bool:
         return all(self.checks.values())
+
+    @property
+    def failure(self) -> str | None:
+        """Every failed step and why, on one line (None when no step failed)."""
+        return "; ".join(self.failures) or None
+
+
+# Dagster wraps an exception raised in a step in this error, whose message names only the
+# op ("Error occurred while executing op ..."): the step's own error is its cause.
+_STEP_WRAPPER = "DagsterExecutionStepExecutionError"
+
+
+def _first_line(error: Any) -> str:  # a SerializableErrorInfo (dagster._utils, private)
+    """`Class: message`, first line, without the module path Dagster records."""
+    text = error.message.strip()
+    qualified, sep, rest = text.partition(": ")
+    if sep and qualified.rpartition(".")[2] == error.cls_name:
+        text = rest
+    line = text.splitlines()[0].strip() if text else ""
+    return f"{error.cls_name}: {line}" if line else error.cls_name
+
+
+def step_failure(step: str, data: Any) -> str:
+    """What a failed step says, on one line: its description (a `dg.Failure`'s, else its own
+    exception's first line, never Dagster's wrapper) and the first line of that error's cause."""
+    error = data.error
+    if error is not None and error.cls_name == _STEP_WRAPPER and error.cause is not None:
+        error = error.cause
+    described = data.user_failure_data and data.user_failure_data.description
+    if described:
+        line = f"{step}: {described.strip().splitlines()[0]}"
+    elif error is not None:
+        line = f"{step}: {_first_line(error)}"
+    else:
+        return f"{step}: failed"
+    cause = error.cause if error is not None else None
+    if cause is not None and _first_line(cause) not in line:
+        line += f" (cause: {_first_line(cause)})"
+    return line
 
 
 def _summarize(partition: Partition, result: dg.ExecutionResult) -> PartitionRun:
@@ -72,13 +111,10 @@ def _summarize(partition: Partition, result: dg.ExecutionResult) -> PartitionRun
         run.metadata[materialization.asset_key.to_user_string()] = {
             key: value.value for key, value in materialization.metadata.items()
         }
-    for event in result.get_step_failure_events():
-        data = event.step_failure_data
-        why = (data.user_failure_data and data.user_failure_data.description) or (
-            data.error.message.strip() if data.error else "failed"
-        )
-        run.failure = f"{event.step_key}: {why.splitlines()[0] if why else 'failed'}"
-        break
+    run.failures = [
+        step_failure(event.step_key or "-", event.step_failure_data)
+        for event in result.get_step_failure_events()
+    ]
     for evaluation in result.get_asset_check_evaluations():
         # A WARN failure (runs still pending) does not block the day: not a failure here.
         warned = not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN

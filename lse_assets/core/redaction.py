@@ -1,28 +1,26 @@
-"""Secrets never reach a message: the one helper the resources use to check the shape of a
-secret URL without echoing it, and to scrub a secret's every part from an error.
+"""Secrets never reach a message: scrub a secret URL's secret parts from an error, and
+nothing else of it.
 
 A secret URL (the alert webhook, the database URL with its password) is only ever named by
-its environment variable. When it is malformed, a library's error tends to quote the part
-it could not parse: the URL, its host (which, with an unescaped `@` in the password, holds
-the end of the password), its path (a webhook's token). So `parts` of a secret are the
-whole value, its user-info, password and host, each piece of the password around an `@`,
-and every path and query segment: anything of at least MIN_PART characters among them is
-replaced by REDACTED wherever it occurs. The scheme and the port are not secret.
+its environment variable. A library's error tends to quote a part of it: the credentials
+(user:password, and with an unescaped `@` in the password, its pieces on either side), or
+a path or query that bears a secret (a Slack webhook's token is its path; a token or
+password in a query string). `parts` of a secret are those: the user-info, the user, the
+password and its pieces (also percent-decoded), the whole path, each path segment, the
+whole query, each query value, the fragment. Anything of at least MIN_PART characters among
+them is replaced by REDACTED wherever it occurs. The scheme, the host and the port are not
+secret and stay visible: "connection to 10.0.0.5:5432 refused" is what an operator needs.
+The shape of a secret URL is a setting's rule: lse_assets.settings checks it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from urllib.parse import unquote
 
 REDACTED = "[redacted]"
 MIN_PART = 4
-_SPLIT = re.compile(r"[/?#&=@:]+")
-
-
-class SecretConfigError(ValueError):
-    """A secret setting is malformed; the message names the variable, never the value."""
 
 
 class RedactedError(RuntimeError):
@@ -33,18 +31,19 @@ def parts(secret: str | None) -> list[str]:
     """Every part of `secret` that must not appear in a message, longest first."""
     if not secret:
         return []
-    found = {secret}
     rest = secret.split("://", 1)[1] if "://" in secret else secret
-    authority, _, path = rest.partition("/")
+    cut = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
+    authority, tail = rest[:cut], rest[cut:]
+    found = set()
     if "@" in authority:
-        userinfo, _, host = authority.rpartition("@")
-        found.update({userinfo, host})
+        userinfo = authority.rpartition("@")[0]
         user, _, password = userinfo.partition(":")
-        found.update({user, password, *password.split("@")})
-        # A parser that splits at the first "@" sees the password's tail in the host.
-        found.update(authority.split("@", 1)[1:])
-    found.update(_SPLIT.split(path))
-    found.update(_SPLIT.split(rest))
+        found.update({userinfo, user, password, *password.split("@")})
+        found.update(unquote(piece) for piece in (user, password))
+    tail, _, fragment = tail.partition("#")
+    path, _, query = tail.partition("?")
+    found.update({path.strip("/"), *path.split("/"), query, fragment})
+    found.update(pair.partition("=")[2] for pair in query.split("&"))
     return sorted((p for p in found if len(p) >= MIN_PART), key=len, reverse=True)
 
 
@@ -82,30 +81,3 @@ def scrubbed(what: str, *secrets: str | None) -> Iterator[None]:
             raise
         message = scrub(f"{type(error).__name__}: {error}", secrets)
         raise RedactedError(f"{what} failed: {message}") from None
-
-
-def check_url(
-    value: str | None, variable: str, schemes: tuple[str, ...], *, needs_path: bool = False
-) -> None:
-    """Refuse a malformed secret URL with a message naming `variable` and the fix only."""
-    if not value:
-        return
-    scheme, sep, rest = value.partition("://")
-    if not sep or scheme.lower() not in schemes:
-        raise SecretConfigError(
-            f"{variable} must start with {' or '.join(s + '://' for s in schemes)} "
-            "(the value is not shown: it is a secret)"
-        )
-    authority = rest.split("/", 1)[0]
-    if authority.count("@") > 1:
-        raise SecretConfigError(
-            f"{variable} has more than one '@' before the host: percent-encode each '@' in "
-            "the user name or password as %40 (the value is not shown: it is a secret)"
-        )
-    host = authority.rpartition("@")[2].split(":", 1)[0]
-    # A database URL may name no host (a Unix socket); a webhook needs one and a path.
-    if needs_path and (not host or "/" not in rest):
-        raise SecretConfigError(
-            f"{variable} must be a full URL with a host and a path, like "
-            "https://hooks.slack.com/services/... (the value is not shown: it is a secret)"
-        )

@@ -24,6 +24,8 @@ from pydantic import Field
 
 from alembic import command
 from lse_assets.core import jsondoc, redaction
+from lse_assets.core.errors import TransientError
+from lse_assets.settings import DATABASE_VARIABLE, check_database_url
 from resources.postgres import embedded as embedded_postgres
 from resources.postgres import monthly_tables
 
@@ -39,8 +41,6 @@ DELETE_SLICE = (
     " OR run_id = ANY(CAST(string_to_array(:run_ids, ',') AS uuid[])))"
 )
 
-DATABASE_VARIABLE = "LSE_DATABASE_URL"
-_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 
 _engines: dict[str, sa.Engine] = {}
 _lock = threading.Lock()
@@ -79,6 +79,19 @@ class SliceRejectedError(ValueError):
     """The database refused a document of a slice (not JSON, or not a run of that slice)."""
 
 
+class DatabaseUnreachableError(TransientError):
+    """The database of LSE_DATABASE_URL did not take a connection (down, wrong address)."""
+
+
+def _unreachable(error: sa.exc.OperationalError, url: str) -> DatabaseUnreachableError:
+    said = (str(error.orig or error).strip().splitlines() or ["no reason given"])[0]
+    return DatabaseUnreachableError(
+        f"cannot connect to the database of {DATABASE_VARIABLE}: "
+        f"{redaction.scrub(said, [url])}. Start that server, or fix {DATABASE_VARIABLE} "
+        "(unset, the embedded database under LSE_HOME is used)"
+    )
+
+
 class LoadInterruptedError(RuntimeError):
     """The connection was lost during a load (nothing was committed)."""
 
@@ -111,13 +124,16 @@ class PostgresResource(dg.ConfigurableResource):
     def validate(self) -> None:
         """Refuse a malformed LSE_DATABASE_URL (an unescaped '@' in the password, no
         scheme) by the variable's name: a driver's error would quote the password's tail."""
-        redaction.check_url(self.database_url, DATABASE_VARIABLE, _SCHEMES)
+        check_database_url(self.database_url)
 
     def engine(self) -> sa.Engine:
         if self.database_url:
             self.validate()
             with redaction.scrubbed(f"connecting to {DATABASE_VARIABLE}", self.database_url):
-                return _engine_for(normalize_url(self.database_url))
+                try:
+                    return _engine_for(normalize_url(self.database_url))
+                except sa.exc.OperationalError as error:
+                    raise _unreachable(error, self.database_url) from None
         return _engine_for(embedded_postgres.embedded_url(Path(self.embedded_dir)))
 
     def replace_slice(

@@ -101,8 +101,9 @@ def test_the_demo_profile_uses_no_secret_and_its_own_home(tmp_path, monkeypatch)
     from lse_assets.definitions import build_resources
     from lse_assets.settings import Settings, demo_settings
 
-    for name in ("LSE_DATABASE_URL", "LSE_ALERT_WEBHOOK_URL", "LANGSMITH_API_KEY"):
-        monkeypatch.setenv(name, "postgresql://u:secret@db.invalid/prod")
+    monkeypatch.setenv("LSE_DATABASE_URL", "postgresql://u:secret@db.invalid/prod")
+    monkeypatch.setenv("LSE_ALERT_WEBHOOK_URL", "https://hooks.invalid/services/secret")
+    monkeypatch.setenv("LANGSMITH_API_KEY", "lsv2_secret")
     monkeypatch.setenv("LSE_DRIVE_FOLDER_ID", "production-folder")
     production = Settings(home=tmp_path)
     demo = demo_settings(tmp_path)
