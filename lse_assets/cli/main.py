@@ -323,6 +323,10 @@ from lse_assets.cli.forget import forget  # noqa: E402  (issue 9: `lse forget`)
 
 main.add_command(forget)
 
+from lse_assets.cli.sql import sql  # noqa: E402  (issue 19: `lse sql`)
+
+main.add_command(sql)
+
 
 if __name__ == "__main__":
     main()
