@@ -48,7 +48,7 @@ def run_restore(project: str, days: list[date], *, force: bool, load_db: bool) -
     if not present:
         return False
     if not load_db:
-        # Advice only for files that changed: an `unchanged` day is what Postgres has loaded.
+        # Advice only when files changed: an `unchanged` day brings nothing new to load.
         if any(outcome.status == "restored" for outcome in report.outcomes):
             console.print(
                 "Load the restored days into Postgres with --load-db, or materialize db_runs "
