@@ -45,8 +45,9 @@ def _use_instance_home() -> str:
     "--demo",
     "demo_profile",
     is_flag=True,
-    help="Use the demo profile: sample projects, its own home ($LSE_HOME/demo), no secrets, "
-    "schedules and sensors stopped.",
+    help="Use the demo profile: sample projects, its own home ($LSE_HOME/demo), no secrets; "
+    "its schedules and retention_alarm start stopped, while check_failure_alerts runs (with "
+    "a daemon: ui --demo) and only logs, as no webhook is used.",
 )
 def main(demo_profile: bool) -> None:
     """LSE: archive LangSmith traces per project and UTC day, with Dagster.
