@@ -22,7 +22,8 @@ import click
 LSE = "python3 run.py lse"  # how a user calls `lse` (README Quickstart), in printed hints
 FORMATS = ("table", "csv", "json")
 _RESULT = "lse_sql_result"  # the name a result is queried under, to format it
-_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "U", "FLOAT", "DOUBLE", "DEC")
+_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
+_NUMERIC = (*_INTEGERS, *(f"U{name}" for name in _INTEGERS), "FLOAT", "DOUBLE", "DECIMAL")
 
 
 def empty_copy_message(url: str) -> str:
@@ -134,8 +135,13 @@ def sql(query: str, output: str) -> None:
     \b
         python3 run.py lse sql "SELECT project, count(*) AS runs FROM runs GROUP BY project"
     """
+    import logging
+
     from lse_assets.settings import load_settings
 
+    # The storage SDKs log their retries with tracebacks to stderr when nothing is set up to
+    # take them; the error they end in is printed on one line.
+    logging.getLogger().addHandler(logging.NullHandler())
     connection = connect(load_settings().parquet_destination)
     try:
         run_query(connection, query, output)
