@@ -270,7 +270,8 @@ class Settings(BaseSettings):
 
     @property
     def automation_starts_running(self) -> bool:
-        """Schedules and sensors run as soon as a daemon does, except in the demo."""
+        """Schedules and the retention alarm run as soon as a daemon does, except in the demo
+        (the check-failure sensor always runs; in the demo it only logs)."""
         return not self.is_demo
 
     def secret_is_set(self, name: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from datetime import date
 
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lse_assets.cli.runner import PartitionRun, run_partitions
+from lse_assets.cli.sql import LSE
 from lse_assets.core.partition import Partition
 from lse_assets.definitions import build_defs
 from lse_assets.defs.jobs import archive_day_job
@@ -17,6 +19,8 @@ from lse_assets.settings import load_settings
 from resources.object_store.resource import ParquetStoreResource
 
 NUMBERS = ("runs", "traces", "zip bytes")
+# Printed after the demo as a ready `lse sql` command (shell-quoted), tested as printed.
+QUERY = "SELECT project, count(*) AS runs FROM runs GROUP BY project ORDER BY project"
 
 
 def _row(run: PartitionRun) -> list[str]:
@@ -68,9 +72,8 @@ def run_demo(days: list[date], echo: Callable[[str], None] | None = None) -> boo
     parquet = ParquetStoreResource(url=settings.parquet_destination)
     console.print(
         f"\nParquet copy (LangSmith Bulk Export layout, docs/parquet.md): {parquet.url}\n"
-        "Query it, e.g. in DuckDB:  SELECT project, count(*) AS runs FROM "
-        f"read_parquet('{parquet.location('**/*.parquet')}', hive_partitioning = true) "
-        "GROUP BY project;",
+        f"Query it with SQL (DuckDB, view `runs`):  {LSE} --demo sql {shlex.quote(QUERY)}",
         soft_wrap=True,
+        highlight=False,
     )
     return failed

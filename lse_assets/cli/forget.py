@@ -9,6 +9,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+# A dry run changes nothing, so the store has no action yet and no revision was counted.
+DRY_RUN_CAPTION = (
+    "store: the day's zip in the archive store (Drive or the local folder), to be rebuilt "
+    "without these runs and replaced. old revisions: Drive's earlier versions of that zip, "
+    "which still hold the runs, deleted then; not counted in a dry run (-)."
+)
+
 
 @click.command("forget")
 @click.option("--project", required=True, help="LangSmith project name.")
@@ -51,12 +58,14 @@ def forget(project: str, trace_ids: tuple[str, ...], run_ids: tuple[str, ...], d
     table = Table(title=f"lse forget: {project}" + (" (dry run)" if dry_run else ""))
     for column in ("day", "runs", "store", "old revisions deleted", "parquet"):
         table.add_column(column)
+    if dry_run:
+        table.caption = DRY_RUN_CAPTION
     for day in report.days:
         table.add_row(
             day.day.isoformat(),
             str(len(day.run_ids)),
-            day.store_action or "-",
-            str(day.revisions_deleted),
+            "to replace" if dry_run else day.store_action,
+            "-" if dry_run else str(day.revisions_deleted),
             _parquet_cell(day, dry_run),
         )
     console.print(table)

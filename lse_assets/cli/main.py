@@ -60,8 +60,9 @@ class _Lse(click.Group):
     "--demo",
     "demo_profile",
     is_flag=True,
-    help="Use the demo profile: sample projects, its own home ($LSE_HOME/demo), no secrets, "
-    "schedules and sensors stopped.",
+    help="Use the demo profile: sample projects, its own home ($LSE_HOME/demo), no secrets; "
+    "its schedules and retention_alarm start stopped, while check_failure_alerts runs (with "
+    "a daemon: ui --demo) and only logs, as no webhook is used.",
 )
 def main(demo_profile: bool) -> None:
     """LSE: archive LangSmith traces per project and UTC day, with Dagster.
@@ -195,11 +196,20 @@ def _until_stopped(items):
 def verify(day, first, last, projects, verbose):
     """Check every copy of archived days x projects against each other, through Dagster.
 
-    One line per partition: `consistent` with its counts, or what differs with sample ids.
-    A partition never archived is reported `not archived` and not checked (nothing is
-    recorded for it). Exit code 1 when any partition is not archived or not consistent.
+    Without --date or --from/--to: the last 7 days (up to yesterday) that were archived
+    (any copy made). One line per partition: `consistent` with its
+    counts, or what differs with sample ids. A named partition never archived is reported
+    `not archived` and not checked (nothing is recorded for it). Exit code 1 when any
+    partition is not archived or not consistent, or (by default) when none of the last 7
+    days was archived.
     """
-    partitions = _selected_partitions(day, first, last, projects)
+    from lse_assets.cli.selection import RECENT_DAYS, recent_days
+
+    named = bool(day or first or last)
+    if named:
+        partitions = _selected_partitions(day, first, last, projects)
+    else:
+        partitions = _selected_partitions(None, *recent_days(), projects)
     _use_instance_home()
     import dagster as dg
 
@@ -215,8 +225,18 @@ def verify(day, first, last, projects, verbose):
     statuses = partition_statuses(instance, defs.assets, defs.asset_checks, partitions)
     archived = [state.partition for state in statuses if not state.never_archived]
     bad = 0
+    if not named:
+        span = f"{partitions[0].day} .. {partitions[-1].day}"
+        if not archived:
+            click.echo(
+                f"no partition of the last {RECENT_DAYS} days ({span}) was archived: name "
+                "days with --date D or --from D1 --to D2",
+                err=True,
+            )
+            sys.exit(1)
+        click.echo(f"verifying the {len(archived)} archived partition(s) of {span}")
     for state in statuses:
-        if state.never_archived:
+        if named and state.never_archived:
             bad += 1
             click.echo(f"{state.partition.label}: not archived")
     for run in run_partitions(defs, verify_day_job.name, archived, instance, _echo(verbose)):
@@ -352,6 +372,10 @@ main.add_command(db)
 from lse_assets.cli.forget import forget  # noqa: E402  (issue 9: `lse forget`)
 
 main.add_command(forget)
+
+from lse_assets.cli.sql import sql  # noqa: E402  (issue 19: `lse sql`)
+
+main.add_command(sql)
 
 
 if __name__ == "__main__":

@@ -44,16 +44,18 @@ def run_restore(project: str, days: list[date], *, force: bool, load_db: bool) -
         console.print(f"[red]restore stopped: {message}[/red]")
         return False
     _print_report(console, project, report)
-    restored = [outcome.day for outcome in report.outcomes if outcome.ok]
-    if not restored:
+    present = [outcome.day for outcome in report.outcomes if outcome.ok]
+    if not present:
         return False
     if not load_db:
-        console.print(
-            "Load the restored days into Postgres with --load-db, or materialize db_runs "
-            "for these partitions in Dagster."
-        )
+        # Advice only when files changed: an `unchanged` day brings nothing new to load.
+        if any(outcome.status == "restored" for outcome in report.outcomes):
+            console.print(
+                "Load the restored days into Postgres with --load-db, or materialize db_runs "
+                "for these partitions in Dagster."
+            )
         return report.ok
-    return load_days(console, project, restored, resources) and report.ok
+    return load_days(console, project, present, resources) and report.ok
 
 
 def _print_report(console: Console, project: str, report: RestoreReport) -> None:

@@ -24,6 +24,17 @@ def last_day(today: date | None = None) -> date:
     return (today or datetime.now(UTC).date()) - timedelta(days=1)
 
 
+RECENT_DAYS = 7  # what `lse verify` checks when no day is named
+
+
+def recent_days(today: date | None = None) -> tuple[datetime, datetime]:
+    """The last RECENT_DAYS partition days (from LSE_START_DATE at the earliest), as the
+    --from and --to a user would give."""
+    last = last_day(today)
+    first = max(load_settings().start_date, last - timedelta(days=RECENT_DAYS - 1))
+    return datetime.combine(first, datetime.min.time()), datetime.combine(last, datetime.min.time())
+
+
 def unknown_projects(settings: Settings, names: Iterable[str]) -> list[str]:
     return sorted(set(names) - set(settings.projects))
 

@@ -111,6 +111,32 @@ def run_tick(
     return outcome
 
 
+def tick_summary(outcome: TickOutcome, *, webhook: bool, budget_seconds: float) -> str:
+    """The sensor tick's one line, which Dagster shows as the tick's reason. Dagster calls
+    every tick that requests no run "Skipped", so this line says what the tick did: alerted
+    (webhook), logged (no webhook set), nothing new, and what waits for the next tick."""
+    done = "no new failed checks"
+    if outcome.sent:
+        done = (
+            f"alerted {_checks(outcome.sent)} (webhook)"
+            if webhook
+            else f"logged {_checks(outcome.sent)} (LSE_ALERT_WEBHOOK_URL not set)"
+        )
+    waiting = f"{_checks(len(outcome.failures_waiting))} waiting for the next tick"
+    if outcome.error:
+        return f"{done if outcome.sent else 'alerted none'}; {waiting}: {outcome.error}"
+    if outcome.out_of_time:
+        return (
+            f"{done if outcome.sent else 'alerted none'}; {waiting} "
+            f"(this tick's {budget_seconds:g} s budget is used)"
+        )
+    return done
+
+
+def _checks(count: int) -> str:
+    return f"{count} failed check{'' if count == 1 else 's'}"
+
+
 def slack_message(failure: CheckFailure, run_url: str | None) -> dict[str, Any]:
     """A Slack-compatible payload: a plain `text` fallback plus Block Kit sections."""
     where = f"{failure.asset} [{failure.partition}]" if failure.partition else failure.asset

@@ -63,6 +63,11 @@ class ParquetStoreResource(dg.ConfigurableResource):
             ) from None
         return fs, root.rstrip("/")
 
+    def filesystem(self) -> fsspec.AbstractFileSystem:
+        """The fsspec filesystem the copy lives on, with the SDK's own credentials: readers
+        (`lse sql` registers it with DuckDB) reach the copy exactly as the writer does."""
+        return self._fs()[0]
+
     def location(self, relative: str) -> str:
         """The file's full address, as readers (DuckDB, BigQuery) take it."""
         return f"{self.url.rstrip('/')}/{relative}"

@@ -38,13 +38,17 @@ def test_demo_archives_every_partition_and_prints_the_table(tmp_path):
     assert "created" in result.stdout and "FAILED" not in result.stdout
     demo_home = tmp_path / "demo"  # the demo profile's own home, beside production's
     assert len(list((demo_home / "drive").rglob("*.zip"))) == 2
-    # The Parquet copy: where it is, and a query that runs as printed.
+    # The Parquet copy: where it is (the printed `lse sql` command: tests/cli/test_sql.py).
     assert (
         f"Parquet copy (LangSmith Bulk Export layout, docs/parquet.md): {demo_home / 'parquet'}"
         in (result.stdout)
     )
-    query = result.stdout.split("Query it, e.g. in DuckDB:  ", 1)[1].splitlines()[0]
-    counted = dict(duckdb.sql(query).fetchall())
+    counted = dict(
+        duckdb.sql(
+            f"SELECT project, count(*) FROM read_parquet('{demo_home}/parquet/**/*.parquet') "
+            "GROUP BY project"
+        ).fetchall()
+    )
     on_disk = {
         project: len(list((demo_home / "data" / project).glob("*/runs/*.json")))
         for project in ("demo-chatbot", "demo-rag-agent")

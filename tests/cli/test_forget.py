@@ -13,6 +13,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from lse_assets.cli.forget import DRY_RUN_CAPTION
 from lse_assets.core import bulk_export, forget, tombstones
 from lse_assets.core.runfiles import PartitionPaths
 from resources.langsmith.sample import SampleLangSmithResource
@@ -156,6 +157,10 @@ def test_lse_forget_command(tmp_path, postgres, postgres_url):
     assert f"would remove {len(trace_runs)} run files and {len(trace_runs)} rows" in dry.stdout
     parquet_file = tmp_path / "parquet" / bulk_export.export_of(paths).relative_path
     assert f"would rewrite the Parquet file {parquet_file}" in dry.stdout
+    row = next(line for line in dry.stdout.splitlines() if line.startswith(f"│ {DAY}"))
+    assert [cell.strip() for cell in row.strip("│").split("│")][2:4] == ["to replace", "-"]
+    assert " ".join(dry.stdout.split()).count(" ".join(DRY_RUN_CAPTION.split())) == 1
+    assert "to replace" not in done.stdout and "not counted in a dry run" not in done.stdout
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"removed {len(trace_runs)} run files and {len(trace_runs)} rows" in done.stdout
     assert all(f"removed {DAY.isoformat()} {run_id}" in done.stdout for run_id in trace_runs)

@@ -244,6 +244,23 @@ def test_cli_restores_a_range_from_drive_and_loads_the_database(
     )
 
 
+def test_cli_advises_loading_the_database_only_when_a_day_was_restored(
+    tmp_path, postgres, drive, drive_environment
+):
+    resources = {**local_resources(tmp_path, postgres), "drive": drive}
+    assert materialize(PROJECT_A, DAY, resources).success
+    restore_day = ["restore", "--project", PROJECT_A, "--date", str(DAY)]
+    advice = "Load the restored days into Postgres"
+
+    unchanged = CliRunner().invoke(main, restore_day)
+    shutil.rmtree(tmp_path / "data")
+    restored = CliRunner().invoke(main, restore_day)
+
+    assert unchanged.exit_code == restored.exit_code == 0, unchanged.output + restored.output
+    assert "unchanged" in unchanged.output and advice not in unchanged.output
+    assert "restored" in restored.output and advice in restored.output
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

@@ -6,6 +6,7 @@ import dagster as dg
 import pytest
 
 from lse_assets.defs.sensors.check_failures import build_check_failure_sensor
+from resources.notifier import WebhookNotifier
 from tests.conftest import PROJECT_A
 from tests.fakes.helpers import check_results, local_resources, materialize
 from tests.fakes.webhook import tick
@@ -34,11 +35,17 @@ def test_a_failed_check_reaches_the_webhook_once_even_after_an_outage(
     down = tick(sensor, instance, receiver, cursor=None)
     assert receiver.refused == 1 and receiver.messages == []
     assert "HTTP 503" in down.skip_message and "secret" not in down.skip_message
+    assert down.skip_message.startswith("alerted none; 1 failed check waiting for the next tick")
 
     receiver.status = 200
     up = tick(sensor, instance, receiver, cursor=down.cursor)
     again = tick(sensor, instance, receiver, cursor=up.cursor)
     tick(sensor, instance, receiver, cursor=again.cursor)
+
+    # Dagster shows these lines as the ticks' reasons (every tick without a run request is
+    # "Skipped" there): each says what the tick did.
+    assert up.skip_message == "alerted 1 failed check (webhook)"
+    assert again.skip_message == "no new failed checks"
 
     assert len(receiver.messages) == 1
     message = receiver.messages[0]
@@ -67,6 +74,26 @@ def test_a_new_failure_after_the_cursor_is_sent_and_old_ones_are_not(
 
     assert [("missing_in_db=2" in m["text"]) for m in receiver.messages] == [True, True]
     assert "Open the run" not in str(receiver.messages)  # no LSE_DAGSTER_URL, no link
+
+
+def test_without_a_webhook_the_tick_says_the_failures_were_logged(
+    tmp_path, postgres, instance, caplog
+):
+    resources = local_resources(tmp_path, postgres)
+    assert materialize(PROJECT_A, DAY, resources, instance=instance).success
+    postgres.execute("DELETE FROM runs WHERE run_id IN (SELECT run_id FROM runs LIMIT 2)")
+    materialize(PROJECT_A, DAY, resources, only_checks=True, instance=instance)
+    materialize(PROJECT_A, DAY, resources, only_checks=True, instance=instance)
+    context = dg.build_sensor_context(
+        instance=instance, resources={"notifier": WebhookNotifier(webhook_url=None)}
+    )
+
+    caplog.clear()
+
+    result = build_check_failure_sensor().evaluate_tick(context)
+
+    assert result.skip_message == "logged 2 failed checks (LSE_ALERT_WEBHOOK_URL not set)"
+    assert caplog.text.count("alert (set LSE_ALERT_WEBHOOK_URL") == 2  # the messages, logged
 
 
 @dg.asset

@@ -163,14 +163,11 @@ def build_check_failure_sensor(
                 f"{outcome.error}; {len(outcome.failures_waiting)} failed check(s) will be "
                 "sent on the next tick"
             )
-            return dg.SkipReason(
-                f"sent {outcome.sent}; {len(outcome.failures_waiting)} waiting: {outcome.error}"
+        # A SkipReason because the sensor requests no run; its text says what was sent.
+        return dg.SkipReason(
+            alerting.tick_summary(
+                outcome, webhook=bool(notifier.webhook_url), budget_seconds=tick_budget_seconds
             )
-        if outcome.out_of_time:
-            return dg.SkipReason(
-                f"sent {outcome.sent}; {len(outcome.failures_waiting)} waiting for the next tick "
-                f"(this tick's {tick_budget_seconds:g} s budget is used)"
-            )
-        return dg.SkipReason(f"sent {outcome.sent} failed check evaluation(s)")
+        )
 
     return check_failure_alerts
