@@ -9,7 +9,7 @@
 The first call creates `.venv` and installs the runtime's pinned, hash-checked dependencies
 (requirements.lock); `test` adds the development tools (requirements-dev.lock) on top.
 Later calls reinstall only when a lock file or pyproject.toml changed. The installer is
-uv when it is on the PATH or can be fetched into the venv, else pip (LSE_INSTALLER=pip
+uv when it is on the PATH or can be fetched for the install, else pip (LSE_INSTALLER=pip
 forces pip); either shows its progress.
 """
 
@@ -20,7 +20,10 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import venv
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -29,7 +32,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".lse-installed"
 RUNTIME = ["requirements.lock"]
 DEV = [*RUNTIME, "requirements-dev.lock"]
-# The installer's own pin: fetched into the venv only when no uv is on the PATH.
+# The installer's own pin: fetched for the install only when no uv is on the PATH.
 UV = "uv==0.13.9"
 
 
@@ -40,21 +43,39 @@ def _fingerprint(locks: list[str]) -> str:
     return digest.hexdigest()
 
 
-def _installer() -> list[str]:
-    """The command that installs into the venv: uv (parallel, about 5x faster) or pip."""
+@contextmanager
+def _installer() -> Iterator[list[str]]:
+    """The command that installs into the venv: uv (parallel downloads, several times faster
+    than pip) when it is on the PATH or can be fetched for this install, else pip. A fetched
+    uv lives in a temporary folder, not in the venv."""
     python = str(BIN / "python")
-    pip = [python, "-m", "pip", "install", "--disable-pip-version-check"]
-    if os.environ.get("LSE_INSTALLER") == "pip":
-        return pip
-    uv = shutil.which("uv") or shutil.which("uv", path=str(BIN))
-    if uv is None:
-        print(f"Fetching the installer ({UV}) into {VENV} ...", flush=True)
-        fetched = subprocess.run([*pip, "-q", UV], check=False).returncode == 0
-        uv = shutil.which("uv", path=str(BIN)) if fetched else None
-    if uv is None:
-        print("uv is not available; installing with pip.", flush=True)
-        return pip
-    return [uv, "pip", "install", "--python", python]
+    uv = None if os.environ.get("LSE_INSTALLER") == "pip" else shutil.which("uv")
+    with tempfile.TemporaryDirectory(prefix="lse-uv-") as tools:
+        if uv is None and os.environ.get("LSE_INSTALLER") != "pip" and _has_pip(sys.executable):
+            print(f"Fetching the installer {UV} ...", flush=True)
+            fetch = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", tools]
+            if subprocess.run([*fetch, UV], check=False).returncode == 0:
+                uv = shutil.which("uv", path=str(Path(tools, "bin")))
+        if uv is not None:
+            yield [uv, "pip", "install", "--python", python]
+            return
+        print("Installing with pip (uv is not available).", flush=True)
+        if not _has_pip(python):
+            subprocess.run([python, "-m", "ensurepip", "--upgrade"], check=True)
+        yield [python, "-m", "pip", "install", "--disable-pip-version-check"]
+
+
+def _has_pip(python: str) -> bool:
+    return subprocess.run([python, "-m", "pip", "--version"], capture_output=True).returncode == 0
+
+
+def _prune_discovery_documents() -> None:
+    """google-api-python-client ships the discovery document of every Google API (~110 MB);
+    LSE builds its client from Drive v3's alone (resources/drive/client.py)."""
+    for documents in VENV.glob("[Ll]ib/*/site-packages/googleapiclient/discovery_cache/documents"):
+        for document in documents.glob("*.json"):
+            if document.name != "drive.v3.json":
+                document.unlink()
 
 
 def ensure_env(locks: list[str]) -> None:
@@ -67,13 +88,14 @@ def ensure_env(locks: list[str]) -> None:
         return
     if not (BIN / "python").exists():
         print(f"Creating {VENV} ...", flush=True)
-        venv.create(VENV, with_pip=True)
-    install = _installer()
+        venv.create(VENV, with_pip=False)  # pip only if uv is not available (_installer)
     what = "development" if locks == DEV else "runtime"
-    print(f"Installing the pinned {what} dependencies ({', '.join(locks)}) ...", flush=True)
     requirements = [arg for lock in locks for arg in ("-r", str(ROOT / lock))]
-    subprocess.run([*install, "--no-deps", "--require-hashes", *requirements], check=True)
-    subprocess.run([*install, "--no-deps", "-e", str(ROOT)], check=True)
+    with _installer() as install:
+        print(f"Installing the pinned {what} dependencies ({', '.join(locks)}) ...", flush=True)
+        subprocess.run([*install, "--no-deps", "--require-hashes", *requirements], check=True)
+        subprocess.run([*install, "--no-deps", "-e", str(ROOT)], check=True)
+    _prune_discovery_documents()
     done = [_fingerprint(RUNTIME)] + ([_fingerprint(DEV)] if locks == DEV else [])
     STAMP.write_text("\n".join(done))
 

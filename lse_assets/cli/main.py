@@ -85,8 +85,10 @@ def demo(days: int, verbose: bool) -> None:
 @click.option("--demo", "demo_profile", is_flag=True, help="The demo profile (as `lse --demo ui`).")
 @click.argument("dagster_args", nargs=-1, type=click.UNPROCESSED)
 def ui(demo_profile: bool, dagster_args: tuple[str, ...]) -> None:
-    """Run `dagster dev` (webserver + daemon) on the profile's instance."""
+    """Run `dagster dev` (webserver + daemon) on the profile's instance; Ctrl-C or SIGTERM
+    stops every process it started."""
     from lse_assets.cli.runner import MODULE
+    from lse_assets.cli.ui import run_supervised
     from lse_assets.settings import DEMO, use_profile
 
     if demo_profile:
@@ -98,7 +100,7 @@ def ui(demo_profile: bool, dagster_args: tuple[str, ...]) -> None:
     # install, so a user could do nothing with that line. Only that exact message is hidden.
     quiet = "ignore:Function `dev_command` is superseded"
     os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), quiet]))
-    os.execv(dagster, [dagster, "dev", "-m", MODULE, *dagster_args])
+    sys.exit(run_supervised([dagster, "dev", "-m", MODULE, *dagster_args]))
 
 
 def _selected_partitions(day, first, last, projects: tuple[str, ...]):
