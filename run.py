@@ -78,13 +78,17 @@ def _prune_discovery_documents() -> None:
                 document.unlink()
 
 
+def installed(locks: list[str]) -> bool:
+    """Whether the venv holds what `locks` pin now (a dev install serves the runtime too:
+    its stamp names both lock sets)."""
+    return STAMP.exists() and _fingerprint(locks) in STAMP.read_text().split()
+
+
 def ensure_env(locks: list[str]) -> None:
     """A venv holding exactly what `locks` pin, plus this project (editable)."""
     if sys.version_info < (3, 11):  # noqa: UP036 (say so on an older Python)
         sys.exit(f"LSE needs Python >= 3.11; this is {sys.version.split()[0]}.")
-    # A dev install serves the runtime too: its stamp names both lock sets.
-    stamps = STAMP.read_text().split() if STAMP.exists() else []
-    if _fingerprint(locks) in stamps:
+    if installed(locks):
         return
     if not (BIN / "python").exists():
         print(f"Creating {VENV} ...", flush=True)
