@@ -12,6 +12,7 @@ import click
 
 from lse_assets.cli.db import db
 from lse_assets.cli.selection import check_days, day_options, project_option, selected_days
+from lse_assets.core.invocation import LSE, RUN_PY
 
 DEMO_DAYS = 3
 VERBOSE = click.option(
@@ -75,14 +76,16 @@ def demo(days: int, verbose: bool) -> None:
     dates = check_days([today - timedelta(days=n) for n in range(days, 0, -1)], "'--days'")
     failed = run_demo(dates, _echo(verbose))
     click.echo(
-        "\nOpen the Dagster UI on these runs:  python3 run.py ui --demo   (then http://127.0.0.1:3000)"
-        "\nOr from a terminal:                  python3 run.py lse --demo status"
+        f"\nOpen the Dagster UI on these runs:  {RUN_PY} ui --demo   (then http://127.0.0.1:3000)"
+        f"\nOr from a terminal:                  {LSE} --demo status"
     )
     sys.exit(1 if failed else 0)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
-@click.option("--demo", "demo_profile", is_flag=True, help="The demo profile (as `lse --demo ui`).")
+@click.option(
+    "--demo", "demo_profile", is_flag=True, help=f"The demo profile (as `{LSE} --demo ui`)."
+)
 @click.argument("dagster_args", nargs=-1, type=click.UNPROCESSED)
 def ui(demo_profile: bool, dagster_args: tuple[str, ...]) -> None:
     """Run `dagster dev` (webserver + daemon) on the profile's instance; Ctrl-C or SIGTERM

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from contextlib import suppress
 
 import psutil
@@ -55,11 +56,29 @@ def stop_group(process: subprocess.Popen) -> None:
         process.wait(timeout=GRACE_S)
     except subprocess.TimeoutExpired:
         pass
-    _, alive = psutil.wait_procs(members, timeout=0.5)
+    alive = running_after(members, 0.5)
     with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)  # also what was started after `members` was read
     for member in alive:
         with suppress(psutil.NoSuchProcess):
             member.kill()
-    psutil.wait_procs(alive, timeout=2)
+    running_after(alive, 2)
     process.wait()
+
+
+def running_after(processes: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Those of `processes` still running `timeout` seconds from now. A zombie has stopped:
+    reaping it is its parent's (or init's) part, which no waiting here can hasten."""
+    deadline = time.monotonic() + timeout
+    while True:
+        running = [member for member in processes if _running(member)]
+        if not running or time.monotonic() >= deadline:
+            return running
+        time.sleep(0.1)
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

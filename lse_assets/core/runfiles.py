@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lse_assets.core import durable, jsondoc, locks, tombstones
+from lse_assets.core.invocation import LSE
 
 FORMAT = "lse-partition/1"
 MANIFEST = "manifest.json"
@@ -372,7 +373,7 @@ def _merge_and_swap(
             f"missing on disk, in the local zip and in the archive store, and LangSmith no "
             f"longer returns them (e.g. {', '.join(lost[:3])}); nothing was changed. Put a "
             "good copy of the zip back in the store (or the local data dir), or accept the "
-            "loss with `lse forget --run-id ...` for these runs"
+            f"loss with `{LSE} forget --run-id ...` for these runs"
         )
 
     now = _now()

@@ -10,6 +10,7 @@ from pathlib import Path
 import psutil
 
 from lse_assets.cli.ui import GRACE_S
+from tests.e2e.test_ui_stop import running_after
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,7 +49,7 @@ def test_sigterm_stops_a_stubborn_tree_after_the_grace_period(tmp_path):
         supervisor.send_signal(signal.SIGTERM)
 
         assert supervisor.wait(timeout=10) == 128 + signal.SIGTERM
-        _, alive = psutil.wait_procs(tree, timeout=10 - (time.monotonic() - started))
+        alive = running_after(tree, 10 - (time.monotonic() - started))
         assert not alive
         assert time.monotonic() - started >= GRACE_S  # it did ask first, then waited
     finally:

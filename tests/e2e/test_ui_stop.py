@@ -19,6 +19,22 @@ ROOT = Path(__file__).resolve().parents[2]
 STOP_WITHIN_S = 10
 
 
+def running_after(processes: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Those still running after `timeout` s; a zombie has stopped (init reaps orphans)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        running = []
+        for process in processes:
+            try:
+                if process.status() != psutil.STATUS_ZOMBIE:
+                    running.append(process)
+            except psutil.NoSuchProcess:
+                pass
+        if not running or time.monotonic() >= deadline:
+            return running
+        time.sleep(0.1)
+
+
 def _run_py():
     spec = importlib.util.spec_from_file_location("run", ROOT / "run.py")
     module = importlib.util.module_from_spec(spec)
@@ -51,7 +67,7 @@ def _stop_ui(command: list[str], home: Path, signo: int) -> tuple[float, list[ps
         tree = [leader, *leader.children(recursive=True)]
         started = time.monotonic()
         process.send_signal(signo)
-        _, alive = psutil.wait_procs(tree, timeout=STOP_WITHIN_S)
+        alive = running_after(tree, STOP_WITHIN_S)
         seconds = time.monotonic() - started
         print(f"{command[-1]} {signal.Signals(signo).name}: {len(tree)} processes, {seconds:.1f} s")
         return seconds, alive
