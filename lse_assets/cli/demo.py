@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lse_assets.cli.runner import PartitionRun, run_partitions
-from lse_assets.cli.sql import LSE
+from lse_assets.core.invocation import LSE
 from lse_assets.core.partition import Partition
 from lse_assets.definitions import build_defs
 from lse_assets.defs.jobs import archive_day_job

@@ -9,6 +9,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from lse_assets.core.invocation import LSE
+
 # A dry run changes nothing, so the store has no action yet and no revision was counted.
 DRY_RUN_CAPTION = (
     "store: the day's zip in the archive store (Drive or the local folder), to be rebuilt "
@@ -55,7 +57,7 @@ def forget(project: str, trace_ids: tuple[str, ...], run_ids: tuple[str, ...], d
         console.print(f"[red]forget stopped: {error}[/red]")
         sys.exit(1)
     verb = "would remove" if dry_run else "removed"
-    table = Table(title=f"lse forget: {project}" + (" (dry run)" if dry_run else ""))
+    table = Table(title=f"forget: {project}" + (" (dry run)" if dry_run else ""))
     for column in ("day", "runs", "store", "old revisions deleted", "parquet"):
         table.add_column(column)
     if dry_run:
@@ -80,7 +82,7 @@ def forget(project: str, trace_ids: tuple[str, ...], run_ids: tuple[str, ...], d
     if report.not_found:
         console.print(
             f"not found on any local day: {', '.join(report.not_found)} "
-            "(days only in the store: `lse restore` them first)"
+            f"(days only in the store: `{LSE} restore` them first)"
             + ("" if dry_run else "; remembered all the same, so no fetch brings them back")
         )
 

@@ -12,6 +12,7 @@ import click
 
 from lse_assets.cli.db import db
 from lse_assets.cli.selection import check_days, day_options, project_option, selected_days
+from lse_assets.core.invocation import LSE, RUN_PY
 
 DEMO_DAYS = 3
 VERBOSE = click.option(
@@ -91,18 +92,22 @@ def demo(days: int, verbose: bool) -> None:
     dates = check_days([today - timedelta(days=n) for n in range(days, 0, -1)], "'--days'")
     failed = run_demo(dates, _echo(verbose))
     click.echo(
-        "\nOpen the Dagster UI on these runs:  python3 run.py ui --demo   (then http://127.0.0.1:3000)"
-        "\nOr from a terminal:                  python3 run.py lse --demo status"
+        f"\nOpen the Dagster UI on these runs:  {RUN_PY} ui --demo   (then http://127.0.0.1:3000)"
+        f"\nOr from a terminal:                  {LSE} --demo status"
     )
     sys.exit(1 if failed else 0)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
-@click.option("--demo", "demo_profile", is_flag=True, help="The demo profile (as `lse --demo ui`).")
+@click.option(
+    "--demo", "demo_profile", is_flag=True, help=f"The demo profile (as `{LSE} --demo ui`)."
+)
 @click.argument("dagster_args", nargs=-1, type=click.UNPROCESSED)
 def ui(demo_profile: bool, dagster_args: tuple[str, ...]) -> None:
-    """Run `dagster dev` (webserver + daemon) on the profile's instance."""
+    """Run `dagster dev` (webserver + daemon) on the profile's instance; Ctrl-C or SIGTERM
+    stops every process it started."""
     from lse_assets.cli.runner import MODULE
+    from lse_assets.cli.ui import run_supervised
     from lse_assets.settings import DEMO, use_profile
 
     if demo_profile:
@@ -114,7 +119,7 @@ def ui(demo_profile: bool, dagster_args: tuple[str, ...]) -> None:
     # install, so a user could do nothing with that line. Only that exact message is hidden.
     quiet = "ignore:Function `dev_command` is superseded"
     os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), quiet]))
-    os.execv(dagster, [dagster, "dev", "-m", MODULE, *dagster_args])
+    sys.exit(run_supervised([dagster, "dev", "-m", MODULE, *dagster_args]))
 
 
 def _selected_partitions(day, first, last, projects: tuple[str, ...]):

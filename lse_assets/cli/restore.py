@@ -59,7 +59,7 @@ def run_restore(project: str, days: list[date], *, force: bool, load_db: bool) -
 
 
 def _print_report(console: Console, project: str, report: RestoreReport) -> None:
-    table = Table(title=f"lse restore: {project}")
+    table = Table(title=f"restore: {project}")
     for column in ("day", "status", "archive", "format", "runs", "detail"):
         table.add_column(column, justify="right" if column == "runs" else "left", overflow="fold")
     for outcome in report.outcomes:

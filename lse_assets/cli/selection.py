@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from lse_assets.core.invocation import LSE
 from lse_assets.settings import DEMO_PROJECTS, Settings, load_settings
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -46,7 +47,7 @@ def project_refusal(settings: Settings, unknown: list[str]) -> str:
         f"{', '.join(settings.projects)} (add a project to LSE_PROJECTS to archive it)."
     )
     if not settings.is_demo and set(unknown) <= set(DEMO_PROJECTS):
-        refusal += " The demo's projects live in the demo profile: lse --demo COMMAND."
+        refusal += f" The demo's projects live in the demo profile: {LSE} --demo COMMAND."
     return refusal
 
 

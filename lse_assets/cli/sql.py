@@ -19,7 +19,8 @@ import csv
 
 import click
 
-LSE = "python3 run.py lse"  # how a user calls `lse` (README Quickstart), in printed hints
+from lse_assets.core.invocation import LSE
+
 FORMATS = ("table", "csv", "json")
 _RESULT = "lse_sql_result"  # the name a result is queried under, to format it
 _INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from lse_assets.core.invocation import LSE
 from lse_assets.core.partition import Partition, PartitionStatus, days_between
 from lse_assets.settings import Settings
 
@@ -48,7 +49,7 @@ def alarm_message(risks: list[AtRisk], dagster_url: str | None) -> dict:
         lines.append(f"• `{risk.key}`: {risk.status.summary}, LangSmith deletes it {when}")
     text = (
         f":rotating_light: LSE: {len(risks)} partition(s) near LangSmith's retention limit "
-        "are not safely archived. Materialize them now (UI, or `lse materialize`).\n"
+        f"are not safely archived. Materialize them now (UI, or `{LSE} materialize`).\n"
         + "\n".join(lines)
     )
     if dagster_url:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lse_assets.core import durable, jsondoc, locks, tombstones, zipsafe
+from lse_assets.core.invocation import LSE
 
 FORMAT = "lse-partition/1"
 MANIFEST = "manifest.json"
@@ -438,11 +439,11 @@ class _Merge:
         run_ids = [name for name in names if not name.endswith(".json") and "." not in name]
         fix = (
             "put a good zip of the day back in the archive store and run "
-            f"`lse restore --force --project {paths.project!r} --date {paths.day}`"
+            f"`{LSE} restore --force --project {paths.project!r} --date {paths.day}`"
         )
         if run_ids:
             shown = " ".join(f"--run-id {run_id}" for run_id in run_ids[:3])
-            fix += f", or accept the loss with `lse forget --project {paths.project!r} {shown}`"
+            fix += f", or accept the loss with `{LSE} forget --project {paths.project!r} {shown}`"
         if len(run_ids) < len(names):
             fix += f"; move files that are not runs out of {paths.runs_dir}"
         raise UnreadableArchiveError(
@@ -501,7 +502,7 @@ def _merge_and_swap(
             f"missing on disk, in the local zip and in the archive store, and LangSmith no "
             f"longer returns them (e.g. {', '.join(lost[:3])}); nothing was changed. Put a "
             "good copy of the zip back in the store (or the local data dir), or accept the "
-            "loss with `lse forget --run-id ...` for these runs"
+            f"loss with `{LSE} forget --run-id ...` for these runs"
         )
 
     now = _now()

@@ -73,7 +73,7 @@ def test_an_unreadable_archived_run_on_disk_fails_the_merge_naming_it(poisoned):
     message = str(caught.value)
     assert "\n" not in message and str(paths.run_file(victim)) in message
     assert "nested deeper" in message and "nothing was changed" in message
-    assert f"lse forget --project 'p' --run-id {victim}" in message
+    assert f"run.py lse forget --project 'p' --run-id {victim}" in message
     assert "lse restore --force" in message
     assert _snapshot(paths.data_dir) == before
 
