@@ -127,6 +127,7 @@ PASSWORD = "Pg5ecretW0rd"
         f"postgresql://lse:{PASSWORD}@127.0.0.1:{{port}}/lse",  # nobody listens
         f"postgresql://lse:{PASSWORD}@no-such-host.invalid:5432/lse",  # no such host
         f"postgresql+psycopg://lse:{PASSWORD}@127.0.0.1:{{port}}/lse?sslmode=require",
+        f"postgresql://lse@127.0.0.1:{PASSWORD}/lse",  # the password pasted where the port goes
     ],
 )
 def test_a_database_that_cannot_be_reached_is_reported_without_the_password(url):
@@ -178,6 +179,8 @@ def test_a_webhook_answering_an_error_is_reported_without_its_token(status):
         f"http://127.0.0.1:{{port}}/services/T1/B1/{TOKEN}",  # nobody listens
         f"https://no-such-host.invalid/services/T1/B1/{TOKEN}",  # no such host
         f"https://user:{TOKEN}@127.0.0.1:{{port}}/services/T1/B1/x",  # credentials in the URL
+        f"http://127.0.0.1:{{port}}/services/T1/B1/{TOKEN} x",  # urllib quotes such a path
+        f"http://127.0.0.1:{{port}}/services/T1/B1/{TOKEN}\n",  # a pasted newline
     ],
 )
 def test_an_unreachable_webhook_is_reported_without_its_token(url):
