@@ -31,10 +31,16 @@ def parts(secret: str | None) -> list[str]:
     """Every part of `secret` that must not appear in a message, longest first."""
     if not secret:
         return []
-    rest = secret.split("://", 1)[1] if "://" in secret else secret
+    if "://" not in secret:  # a key or token: all of it is the secret
+        return [secret] if len(secret) >= MIN_PART else []
+    rest = secret.split("://", 1)[1]
     cut = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
     authority, tail = rest[:cut], rest[cut:]
     found = set()
+    hostport = authority.rpartition("@")[2]
+    port = hostport.rpartition(":")[2] if ":" in hostport.rpartition("]")[2] else ""
+    if port and not port.isdigit():  # not a port: most likely a password typed in its place
+        found.add(port)
     if "@" in authority:
         userinfo = authority.rpartition("@")[0]
         user, _, password = userinfo.partition(":")

@@ -29,7 +29,7 @@ import langsmith
 # The HTTP library the SDK itself chose (httpx or its fork httpx2): its errors are ours to catch.
 from langsmith._httpx import httpx
 
-from lse_assets.core import jsondoc
+from lse_assets.core import jsondoc, redaction
 from lse_assets.core.errors import PermanentError, TransientError
 from resources.langsmith.paging import FEEDBACK_PAGE_LIMIT, RunsPage
 from resources.langsmith.retry import RequestBudgetSpent, RequestLedger, RetryPolicy
@@ -95,6 +95,7 @@ class LangSmithApi:
         self.endpoint = public_endpoint(endpoint)
         self.policy = policy
         self.ledger = ledger
+        self._secrets = (api_key,)  # a server may echo the key in an error body
         self.version: str | None = None
         self.run_pages = 0
         self.feedback_pages = 0
@@ -261,9 +262,10 @@ class LangSmithApi:
         )
 
     def _unexpected(self, what: str, error: langsmith.APIStatusError) -> PermanentError:
+        detail = redaction.scrub(_detail(error), self._secrets)
         return PermanentError(
             f"LangSmith at {self.endpoint} rejected a request while {what} (HTTP "
-            f"{error.status_code}: {_detail(error)}). Retrying will not help: this is a "
+            f"{error.status_code}: {detail}). Retrying will not help: this is a "
             "bug in LSE or a change in the LangSmith API; please report this message."
         )
 

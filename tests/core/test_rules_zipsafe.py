@@ -302,11 +302,6 @@ def test_import_legacy_never_uses_a_member_name_as_a_path(tmp_path):
 # ---- the merge: runs recovered from an earlier zip ---------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runfiles._take_from_zip opens the local and the archive store's zip with plain "
-    "zipfile, not zipsafe: an oversized or padded member is read whole (issue 18, section 7)",
-)
 @pytest.mark.parametrize("where", ["local zip", "archive store"])
 def test_the_merge_does_not_recover_runs_from_a_zip_that_breaks_the_caps(tmp_path, where):
     paths = PartitionPaths(tmp_path / "data", PROJECT_A, DAY)

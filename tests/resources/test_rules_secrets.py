@@ -12,6 +12,7 @@ import pytest
 
 from lse_assets.core import redaction
 from lse_assets.core.errors import LseError
+from lse_assets.settings import SecretConfigError
 from resources.langsmith.resource import LangSmithResource
 from resources.notifier import NotifierError, WebhookNotifier
 from resources.postgres.resource import PostgresResource
@@ -53,29 +54,20 @@ def _closed_port() -> int:
 # ---- LangSmith: the API key travels in a header; a server may echo it ---------------------------
 
 
-# An unexpected answer's `detail` is quoted verbatim (resources/langsmith/api.py `_unexpected`)
-# without the key scrubbed out: these cases show the leak until the resource scrubs it.
-QUOTES_THE_BODY = pytest.mark.xfail(
-    strict=True,
-    reason="LangSmithApi._unexpected quotes the response detail without scrubbing the API "
-    "key (issue 18, section 7: an error path that is not scrubbed)",
-)
-
-
 @pytest.mark.parametrize(
     ("path", "status"),
     [
-        pytest.param(SESSIONS, 400, marks=QUOTES_THE_BODY),
+        (SESSIONS, 400),
         (SESSIONS, 401),
         (SESSIONS, 403),
-        pytest.param(SESSIONS, 404, marks=QUOTES_THE_BODY),
-        pytest.param(SESSIONS, 422, marks=QUOTES_THE_BODY),
+        (SESSIONS, 404),
+        (SESSIONS, 422),
         (SESSIONS, 500),
         (SESSIONS, 429),
-        pytest.param(RUNS_QUERY, 400, marks=QUOTES_THE_BODY),
-        pytest.param(RUNS_QUERY, 422, marks=QUOTES_THE_BODY),
+        (RUNS_QUERY, 400),
+        (RUNS_QUERY, 422),
         (RUNS_QUERY, 503),
-        pytest.param(INFO, 418, marks=QUOTES_THE_BODY),
+        (INFO, 418),
     ],
 )
 def test_a_langsmith_error_that_echoes_the_key_does_not_pass_it_on(path, status):
@@ -148,11 +140,11 @@ def test_a_database_that_cannot_be_reached_is_reported_without_the_password(url)
 )
 def test_a_malformed_database_url_is_refused_naming_the_variable_only(url):
     resource = PostgresResource(database_url=url, embedded_dir="x")
-    with pytest.raises(redaction.SecretConfigError) as raised:
+    with pytest.raises(SecretConfigError) as raised:
         resource.validate()
     assert "LSE_DATABASE_URL" in str(raised.value)
     _assert_no_part(["Pg5ecret", "W0rd", "Pg5ecretW0rd"], _chain_text(raised.value))
-    with pytest.raises(redaction.SecretConfigError):
+    with pytest.raises(SecretConfigError):
         resource.engine()
 
 
@@ -204,7 +196,7 @@ def test_an_unreachable_webhook_is_reported_without_its_token(url):
 )
 def test_a_malformed_webhook_url_is_refused_naming_the_variable_only(url):
     notifier = WebhookNotifier(webhook_url=url)
-    with pytest.raises(redaction.SecretConfigError) as raised:
+    with pytest.raises(SecretConfigError) as raised:
         notifier.send("hello")
     assert "LSE_ALERT_WEBHOOK_URL" in str(raised.value)
     _assert_no_part([TOKEN], _chain_text(raised.value))
