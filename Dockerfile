@@ -5,9 +5,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     DAGSTER_HOME=/opt/dagster/home LSE_HOME=/data
 WORKDIR /opt/lse
 
-# Dependencies first (hash-checked, from the lock), so code changes rebuild in seconds.
-COPY requirements.lock ./
-RUN pip install --no-cache-dir --no-deps --require-hashes -r requirements.lock
+# Dependencies first (hash-checked, from the lock), so code changes rebuild in seconds: the
+# runtime plus dagster-k8s, so one image serves docker-compose and Kubernetes (deploy/helm).
+COPY requirements-image.lock ./
+RUN pip install --no-cache-dir --no-deps --require-hashes -r requirements-image.lock
 
 COPY pyproject.toml README.md workspace.yaml ./
 COPY lse_assets ./lse_assets
