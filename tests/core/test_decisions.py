@@ -163,7 +163,7 @@ def test_the_retention_alarm_says_exactly_when_each_day_is_deleted():
 
     assert text == (
         ":rotating_light: LSE: 3 partition(s) near LangSmith's retention limit are not "
-        "safely archived. Materialize them now (UI, or `lse materialize`).\n"
+        "safely archived. Materialize them now (UI, or `python3 run.py lse materialize`).\n"
         "• `2025-09-06|a`: not archived, LangSmith deletes it today\n"
         "• `2025-09-07|b`: not archived, LangSmith deletes it in 1 day(s)\n"
         "• `2025-09-08|a`: not archived, LangSmith deletes it in 2 day(s)\n"
