@@ -100,9 +100,10 @@ def test_a_waiter_says_what_it_waits_for(advisory, postgres_url, tmp_path, capfd
     monkeypatch.setattr(locks, "REPORT_SECONDS", 0.3)
     holder, release = _holder(postgres_url, tmp_path, project=True)
     try:
-        with pytest.raises(locks.PartitionBusyError, match="forgotten runs of"):
-            with locks.project_lock(PartitionPaths(tmp_path, "p", DAY).project_dir, 1.2):
-                pass
+        project_dir = PartitionPaths(tmp_path, "p", DAY).project_dir
+        busy = pytest.raises(locks.PartitionBusyError, match="forgotten runs of")
+        with busy, locks.project_lock(project_dir, 1.2):
+            pass
     finally:
         release.set()
         holder.join(30)
