@@ -65,7 +65,7 @@ CLIENT_KEEPALIVES = {
 DEAD_HOST_SECONDS = 2 + 2 * 3  # idle + interval x count
 
 _HOLDERS = """
-SELECT a.application_name, a.state, a.state_change, a.client_addr::text
+SELECT a.application_name, a.state, a.state_change, host(a.client_addr)
 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
   AND l.classid::bigint = %(high)s AND l.objid::bigint = %(low)s
