@@ -93,10 +93,10 @@ def _halves(key: int) -> dict[str, int]:
 def conninfo(database_url: str | None, embedded_dir: Path) -> str:
     """A libpq URL of the archive database: LSE_DATABASE_URL, else the embedded server
     (started if needed)."""
-    if database_url:
-        redaction.check_url(database_url, "LSE_DATABASE_URL", ("postgresql", "postgres"))
-        return database_url
-    return embedded_postgres.embedded_url(embedded_dir).replace("+psycopg", "", 1)
+    url = database_url or embedded_postgres.embedded_url(embedded_dir)
+    # The schemes PostgresResource accepts; libpq wants no SQLAlchemy driver name.
+    redaction.check_url(url, "LSE_DATABASE_URL", ("postgresql", "postgres", "postgresql+psycopg"))
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 class _Held:
