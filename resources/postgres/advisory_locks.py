@@ -41,6 +41,7 @@ import psycopg
 from psycopg import errors
 
 from lse_assets.core import locks, redaction
+from lse_assets.settings import check_database_url
 from resources.postgres import embedded as embedded_postgres
 
 KEY_NAMESPACE = "lse-lock/v1/"
@@ -94,8 +95,7 @@ def conninfo(database_url: str | None, embedded_dir: Path) -> str:
     """A libpq URL of the archive database: LSE_DATABASE_URL, else the embedded server
     (started if needed)."""
     url = database_url or embedded_postgres.embedded_url(embedded_dir)
-    # The schemes PostgresResource accepts; libpq wants no SQLAlchemy driver name.
-    redaction.check_url(url, "LSE_DATABASE_URL", ("postgresql", "postgres", "postgresql+psycopg"))
+    check_database_url(url)  # the rule PostgresResource applies; libpq wants no driver name
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 

@@ -276,9 +276,13 @@ def test_a_writer_that_cannot_get_the_lock_in_time_fails_and_writes_nothing(worl
         holder.join(30)
 
 
-def test_the_lock_file_is_named_after_the_slug_and_the_day_outside_the_project_folders(tmp_path):
+def test_the_lock_is_named_after_the_slug_and_the_day_never_the_folder_path(tmp_path):
     paths = PartitionPaths(tmp_path, "Team B/x", DAY)
-    assert locks.lock_path(paths) == tmp_path / ".locks" / f"{paths.slug}_2025-09-13.lock"
+    elsewhere = PartitionPaths(tmp_path / "other-mount", "Team B/x", DAY)
+    name = locks.partition_name(paths)
+    assert name.ident == f"partition/{paths.slug}/2025-09-13"
+    assert locks.partition_name(elsewhere).ident == name.ident  # one lock, any mount path
+    assert locks.project_name(paths.project_dir).ident == f"project/{paths.slug}"
     assert locks.DEFAULT_TIMEOUT_SECONDS == 900.0  # docs/archive.md: "up to 15 minutes"
 
 
