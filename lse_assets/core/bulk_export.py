@@ -90,10 +90,6 @@ SCHEMA = pa.schema(
     ]
 )
 COLUMNS = SCHEMA.names
-_JSON_COLUMNS = ("inputs", "outputs", "extra", "events", "tags", "feedback_stats")
-_TEXT_COLUMNS = ("name", "dotted_order", "trace_tier", "error", "reference_example_id")
-_INT_COLUMNS = ("total_tokens", "prompt_tokens", "completion_tokens")
-_COST_COLUMNS = ("total_cost", "prompt_cost", "completion_cost")
 
 
 class BulkExportError(ValueError):
@@ -237,47 +233,63 @@ def _extra(run: dict[str, Any]) -> Any:
     return dict(sorted({**(extra or {}), "metadata": metadata}.items()))
 
 
-def _is_root(run: dict[str, Any]) -> bool:
+def _is_root(run: dict[str, Any], parents: list[str]) -> bool:
     # LangSmith's own flag when it sent one; else a run without a parent is a root.
     flag = run.get("is_root")
-    return bool(flag) if flag is not None else not _parents(run)
+    return bool(flag) if flag is not None else not parents
 
 
 def row_of(run: dict[str, Any], export: Export, children: list[str]) -> dict[str, Any]:
     """The Parquet row of one run document (as read from its file)."""
+    return dict(zip(COLUMNS, _values(run, export, children), strict=True))
+
+
+def _values(run: dict[str, Any], export: Export, children: list[str]) -> tuple[Any, ...]:
+    """The row's values in COLUMNS order: a tuple, not a dict, so that the writer turns a
+    row group into columns with one zip (a dict per row, then a lookup per column and row,
+    cost as much as making the values)."""
     if not isinstance(run, dict) or not run.get("id"):
         raise BulkExportError("a run document without an id")
+    get = run.get
     try:
-        row: dict[str, Any] = {
-            "id": str(run["id"]),
-            "tenant_id": export.tenant_id,
-            "session_id": export.session_id,
-            "trace_id": _text(run.get("trace_id")),
-            "parent_run_id": runfiles.direct_parent(run),
-            "parent_run_ids": _json_text(_parents(run)),
-            "run_type": _lower(run.get("run_type")),
-            "status": _lower(run.get("status")),
-            "is_root": _is_root(run),
-            "start_time": _timestamp(run.get("start_time")),
-            "end_time": _timestamp(run.get("end_time")),
-            "first_token_time": _timestamp(run.get("first_token_time")),
-            "project": export.project,
-            "feedback": _json_text(run.get("feedback_records") or []),
-            "child_run_ids": _json_text(children),
-            "root_day": export.day,
-        }
-        for column in _JSON_COLUMNS:
-            row[column] = _json_text(run.get(column))
-        row["extra"] = _json_text(_extra(run))
-        for column in _TEXT_COLUMNS:
-            row[column] = _text(run.get(column))
-        for column in _INT_COLUMNS:
-            row[column] = _integer(run.get(column))
-        for column in _COST_COLUMNS:
-            row[column] = _cost(run.get(column))
+        parents = _parents(run)
+        return (
+            str(run["id"]),
+            export.tenant_id,
+            export.session_id,
+            _text(get("trace_id")),
+            runfiles.direct_parent(run),
+            _json_text(parents),
+            _text(get("reference_example_id")),
+            _text(get("name")),
+            _lower(get("run_type")),
+            _timestamp(get("start_time")),
+            _timestamp(get("end_time")),
+            _lower(get("status")),
+            _is_root(run, parents),
+            _text(get("dotted_order")),
+            _text(get("trace_tier")),
+            _json_text(get("inputs")),
+            _json_text(get("outputs")),
+            _text(get("error")),
+            _json_text(_extra(run)),
+            _json_text(get("events")),
+            _json_text(get("tags")),
+            _json_text(get("feedback_stats")),
+            _integer(get("total_tokens")),
+            _integer(get("prompt_tokens")),
+            _integer(get("completion_tokens")),
+            _cost(get("total_cost")),
+            _cost(get("prompt_cost")),
+            _cost(get("completion_cost")),
+            _timestamp(get("first_token_time")),
+            export.project,
+            _json_text(get("feedback_records") or []),
+            _json_text(children),
+            export.day,
+        )
     except (TypeError, ValueError) as error:
         raise BulkExportError(f"run {run.get('id')}: {error}") from error
-    return row
 
 
 def _parse(run_id: str, raw: bytes) -> Any:
@@ -320,8 +332,8 @@ def _sized_rows(
     export: Export,
     *,
     verified_manifest: Mapping[str, Any] | None = None,
-) -> Iterator[tuple[dict[str, Any], int]]:
-    """(row, the run file's size) in run-id order, one run file in memory at a time.
+) -> Iterator[tuple[tuple[Any, ...], int]]:
+    """(row values, the run file's size) in run-id order, one run file in memory at a time.
     `verified_manifest`: the manifest the files were just verified against, whose parent
     links may then be used instead of a pass over the files."""
     run_ids = runfiles.run_ids_on_disk(paths)
@@ -330,13 +342,13 @@ def _sized_rows(
     ) or child_index(paths, run_ids)
     for run_id, raw in runfiles.iter_run_bytes(paths, run_ids):
         run = _parse(run_id, raw)
-        yield row_of(run, export, children.get(str(run.get("id")), [])), len(raw)
+        yield _values(run, export, children.get(str(run.get("id")), [])), len(raw)
 
 
 def rows(paths: runfiles.PartitionPaths, export: Export) -> Iterator[dict[str, Any]]:
     """The partition's rows in run-id order, one run file in memory at a time."""
-    for row, _ in _sized_rows(paths, export):
-        yield row
+    for values, _ in _sized_rows(paths, export):
+        yield dict(zip(COLUMNS, values, strict=True))
 
 
 def batches(
@@ -350,16 +362,24 @@ def batches(
     """The partition's rows in record batches of at most `max_bytes` of run files (the
     JSON text a row holds is about its file's size): one row group each, so memory holds
     one group whatever the day's size."""
-    batch: list[dict[str, Any]] = []
+    batch: list[tuple[Any, ...]] = []
     size = 0
-    for row, row_size in _sized_rows(paths, export, verified_manifest=verified_manifest):
-        batch.append(row)
+    for values, row_size in _sized_rows(paths, export, verified_manifest=verified_manifest):
+        batch.append(values)
         size += row_size
         if size >= max_bytes or len(batch) >= max_rows:
-            yield pa.RecordBatch.from_pylist(batch, schema=SCHEMA)
+            yield _record_batch(batch)
             batch, size = [], 0
     if batch:
-        yield pa.RecordBatch.from_pylist(batch, schema=SCHEMA)
+        yield _record_batch(batch)
+
+
+def _record_batch(batch: list[tuple[Any, ...]]) -> pa.RecordBatch:
+    columns = zip(*batch, strict=True)
+    arrays = [
+        pa.array(column, type=field.type) for column, field in zip(columns, SCHEMA, strict=True)
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)
 
 
 def write(sink: IO[bytes], batches: Iterable[pa.RecordBatch], export: Export) -> int:

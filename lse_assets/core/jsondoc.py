@@ -147,6 +147,26 @@ def database_bytes(raw: bytes) -> tuple[bytes, bool]:
     return (canonical_bytes(document), True) if normalized else (raw, False)
 
 
+# orjson's encoding with sorted keys is canonical_bytes' output for nearly every document
+# (not for floats below 1e-4: 1e-05 becomes 0.00001), at several times the speed.
+_FAST_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
+
+
+def is_encoding_of(raw: bytes, db_document: Any) -> bool:
+    """Whether the file bytes `raw` are exactly `db_document`, a document read from the
+    database, as orjson writes it canonically: proof, without parsing `raw`, that
+    database_form(raw) is (db_document, False). orjson reads its own output back
+    unchanged, so the two are equal values; and orjson writes U+0000 as an escape, which
+    a database document never holds (JSONB cannot), so the NUL rule changes nothing.
+    False proves nothing (compare by value then). The fast path of files_match_db."""
+    if isinstance(db_document, Unreadable):
+        return False
+    try:
+        return orjson.dumps(db_document, option=_FAST_CANONICAL) == raw
+    except orjson.JSONEncodeError:  # integers beyond 64 bits, nesting past orjson's limit
+        return False
+
+
 def same_document(file_document: Any, db_document: Any) -> bool:
     """Equal as JSON values. JSONB keeps numbers as decimals and writes them back without
     an exponent, so 1e+300 in a file returns as a 301-digit integer; compare such numbers

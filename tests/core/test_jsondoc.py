@@ -46,3 +46,32 @@ def test_different_documents_are_different():
     assert not jsondoc.same_document({"a": 1.5}, {"a": 1.6})
     assert not jsondoc.same_document({"a": "x"}, {"a": "x", "b": None})
     assert not jsondoc.same_document({"a": True, "b": 1.5e300}, {"a": 1, "b": 15 * 10**299})
+
+
+def test_a_file_that_is_its_rows_canonical_encoding_is_proved_equal_without_a_parse():
+    row = {"b": [1, 2.5, None, True], "a": {"é": "x\ny", "d": 1e300}, "id": "r1"}
+    raw = jsondoc.canonical_bytes(row)
+    assert jsondoc.is_encoding_of(raw, row)
+    # Any other byte, another value or key order inside a list, is not proved equal.
+    assert not jsondoc.is_encoding_of(raw.replace(b"2.5", b"2.6"), row)
+    assert not jsondoc.is_encoding_of(raw[:-1], row)  # the canonical newline is part of it
+    assert not jsondoc.is_encoding_of(raw, {**row, "b": [2, 1, 2.5, None, True]})
+
+
+@pytest.mark.parametrize(
+    "file_document, row",
+    [
+        ({"cost": 9.48e-05}, {"cost": 9.48e-05}),  # orjson writes 0.0000948, the file 9.48e-05
+        ({"n": 2**70}, {"n": 2**70}),  # beyond orjson's integers
+        ({"out": "a\x00b"}, {"out": "a\ufffdb"}),  # the NUL rule: normalized, not identical
+    ],
+)
+def test_what_the_fast_path_cannot_prove_is_left_to_the_value_comparison(file_document, row):
+    raw = jsondoc.canonical_bytes(file_document)
+    assert not jsondoc.is_encoding_of(raw, row)
+    document, _ = jsondoc.database_form(raw)
+    assert jsondoc.same_document(document, row)
+
+
+def test_an_unreadable_row_is_never_proved_equal():
+    assert not jsondoc.is_encoding_of(b"{}\n", jsondoc.Unreadable("bad"))

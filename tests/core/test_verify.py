@@ -45,3 +45,14 @@ def test_samples_stop_at_twenty_but_counts_do_not():
     report = verify.compare(map(_file, runs), iter([]))
     assert report.missing_in_db.count == 50
     assert report.missing_in_db.sample == [f"{n:03d}" for n in range(20)]
+
+
+def test_files_the_fast_path_cannot_prove_are_compared_as_values():
+    # orjson writes 1e-05 as 0.00001 and refuses integers beyond 64 bits: these files are
+    # not their row's orjson encoding, yet equal to it; one of them also differs.
+    runs = [_run("a", "t1", cost=1e-05), _run("b", "t1", n=2**70), _run("c", "t2", cost=2e-05)]
+    rows = [_row(runs[0]), _row(runs[1]), _row({**runs[2], "cost": 3e-05})]
+    report = verify.compare(map(_file, runs), rows)
+    assert report.differing.sample == ["c"]
+    assert report.files == report.rows == 3
+    assert report.traces_missing_in_db.count == report.traces_missing_in_files.count == 0
