@@ -2,8 +2,10 @@
 processes sharing the deployment dagster.yaml, its storage on a real (embedded) Postgres.
 
 A backfill of 3 days x 2 projects goes through GraphQL, every partition must materialize
-and every check pass. Independently, a partition archived by its own run gets a tampered
-row: the verify run must fail on `files_match_db` and the alert arrive exactly once.
+and every check pass. A backfill with one partition that cannot be written keeps that
+failure (and its step retries) on that partition's run only, and re-executing that failed
+run archives that partition alone. Independently, a partition archived by its own run gets
+a tampered row: the verify run must fail on `files_match_db` and the alert arrive once.
 """
 
 import os
@@ -25,6 +27,7 @@ from dagster._core.instance.ref import InstanceRef
 
 from lse_assets.cli.dagster_api import FINISHED_BACKFILL, FINISHED_RUN, DagsterApi
 from lse_assets.core.partition import Partition
+from lse_assets.core.runfiles import PartitionPaths
 from lse_assets.definitions import defs as code_location
 from tests.fakes.webhook import WebhookReceiver, webhook_receiver
 
@@ -89,6 +92,7 @@ def deployment(tmp_path_factory, postgres_url, webhook) -> Iterator[dict]:
         "LSE_START_DATE": "2025-09-01",
         "LSE_ALERT_WEBHOOK_URL": webhook.url,
         "LSE_DAGSTER_URL": "http://dagster.example:3000",
+        "LSE_STEP_RETRY_DELAY_SECONDS": "1",  # a failing step's 3 retries take seconds
     }
     commands = {
         "code-server": [
@@ -277,3 +281,72 @@ def test_tampered_row_fails_the_rerun_check_and_the_alert_arrives(deployment, in
     assert len(alerts) == 1
     assert _partition_key(victim) in alerts[0] and "differing=1" in alerts[0]
     assert f"http://dagster.example:3000/runs/{run_id}" in alerts[0]
+
+
+_REEXECUTE = """
+mutation($params: ReexecutionParams!) {
+  launchRunReexecution(reexecutionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+  }
+}"""
+
+
+def test_a_failed_partition_of_a_backfill_fails_alone_and_reexecutes_alone(deployment, instance):
+    api = DagsterApi(deployment["url"])
+    days = [DAYS[-1] + timedelta(days=n) for n in (1, 2)]  # partitions no other test uses
+    partitions = [Partition(project, day) for day in days for project in PROJECTS]
+    victim, others = partitions[0], partitions[1:]
+    # A file where the victim's partition folder goes: raw_runs cannot write it, every try.
+    blocker = PartitionPaths(deployment["home"] / "lse" / "data", victim.project, victim.day).dir
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("not a folder")
+
+    backfill_id = api.launch_backfill(partitions, ASSETS)
+    status = api.wait(lambda: api.backfill_status(backfill_id), FINISHED_BACKFILL, timeout=600)
+
+    assert status == "COMPLETED_FAILED"
+    runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+    by_partition = {run.tags["dagster/partition"]: run for run in runs}
+    assert len(runs) == len(by_partition) == len(partitions)  # still one run per partition
+    assert {key: run.status.value for key, run in by_partition.items()} == {
+        p.label: "FAILURE" if p == victim else "SUCCESS" for p in partitions
+    }
+    failed_run = by_partition[victim.label]
+    retries = {
+        run.tags["dagster/partition"]: len(
+            instance.get_records_for_run(
+                run.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY
+            ).records
+        )
+        for run in runs
+    }
+    assert retries == {p.label: 3 if p == victim else 0 for p in partitions}
+    for asset in ASSETS:
+        materialized = set(instance.get_materialized_partitions(dg.AssetKey(asset)))
+        assert {p.label for p in others} <= materialized, asset
+        assert victim.label not in materialized, asset
+
+    # The UI's "re-execute from failure": the victim's run again, nothing else.
+    blocker.unlink()
+    params = {"parentRunId": failed_run.run_id, "strategy": "FROM_FAILURE"}
+    launched = api._call(_REEXECUTE, {"params": params})["launchRunReexecution"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    rerun_id = launched["run"]["runId"]
+    assert api.wait(lambda: api.run_status(rerun_id), FINISHED_RUN, timeout=300) == "SUCCESS"
+
+    rerun = instance.get_run_by_id(rerun_id)
+    assert rerun.tags["dagster/partition"] == victim.label
+    for asset in ASSETS:
+        materialized = set(instance.get_materialized_partitions(dg.AssetKey(asset)))
+        assert {p.label for p in partitions} <= materialized, asset
+        events = instance.get_event_records(
+            dg.EventRecordsFilter(
+                event_type=dg.DagsterEventType.ASSET_MATERIALIZATION,
+                asset_key=dg.AssetKey(asset),
+            ),
+            limit=100,
+        )
+        # The other partitions are not materialized again by the re-execution.
+        assert {e.partition_key for e in events if e.run_id == rerun_id} == {victim.label}, asset
