@@ -3,7 +3,7 @@ processes sharing the deployment dagster.yaml, its storage on a real (embedded) 
 
 A backfill of 3 days x 2 projects goes through GraphQL, every partition must materialize
 and every check pass. A backfill with one partition that cannot be written keeps that
-failure (and its step retries) on that partition's run only, and re-executing that failed
+failure on that partition's run only, and re-executing that failed
 run archives that partition alone. Independently, a partition archived by its own run gets
 a tampered row: the verify run must fail on `files_match_db` and the alert arrive once.
 """
@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from dagster._core.instance.ref import InstanceRef
 
 from lse_assets.cli.dagster_api import FINISHED_BACKFILL, FINISHED_RUN, DagsterApi
+from lse_assets.cli.runner import step_failure
 from lse_assets.core.partition import Partition
 from lse_assets.core.runfiles import PartitionPaths
 from lse_assets.definitions import defs as code_location
@@ -92,7 +93,6 @@ def deployment(tmp_path_factory, postgres_url, webhook) -> Iterator[dict]:
         "LSE_START_DATE": "2025-09-01",
         "LSE_ALERT_WEBHOOK_URL": webhook.url,
         "LSE_DAGSTER_URL": "http://dagster.example:3000",
-        "LSE_STEP_RETRY_DELAY_SECONDS": "1",  # a failing step's 3 retries take seconds
     }
     commands = {
         "code-server": [
@@ -298,10 +298,12 @@ def test_a_failed_partition_of_a_backfill_fails_alone_and_reexecutes_alone(deplo
     days = [DAYS[-1] + timedelta(days=n) for n in (1, 2)]  # partitions no other test uses
     partitions = [Partition(project, day) for day in days for project in PROJECTS]
     victim, others = partitions[0], partitions[1:]
-    # A file where the victim's partition folder goes: raw_runs cannot write it, every try.
-    blocker = PartitionPaths(deployment["home"] / "lse" / "data", victim.project, victim.day).dir
-    blocker.parent.mkdir(parents=True, exist_ok=True)
-    blocker.write_text("not a folder")
+    # A damaged file in the victim's (otherwise empty) partition folder: raw_runs refuses to
+    # replace what it cannot read.
+    paths = PartitionPaths(deployment["home"] / "lse" / "data", victim.project, victim.day)
+    blocker = paths.runs_dir / "damaged.json"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("{not a run")
 
     backfill_id = api.launch_backfill(partitions, ASSETS)
     status = api.wait(lambda: api.backfill_status(backfill_id), FINISHED_BACKFILL, timeout=600)
@@ -314,15 +316,12 @@ def test_a_failed_partition_of_a_backfill_fails_alone_and_reexecutes_alone(deplo
         p.label: "FAILURE" if p == victim else "SUCCESS" for p in partitions
     }
     failed_run = by_partition[victim.label]
-    retries = {
-        run.tags["dagster/partition"]: len(
-            instance.get_records_for_run(
-                run.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY
-            ).records
-        )
-        for run in runs
-    }
-    assert retries == {p.label: 3 if p == victim else 0 for p in partitions}
+    failures = instance.get_records_for_run(
+        failed_run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
+    ).records
+    assert [f.event_log_entry.step_key for f in failures] == ["raw_runs"]
+    failure = failures[0].event_log_entry.dagster_event.step_failure_data
+    assert "damaged.json" in step_failure("raw_runs", failure)  # as `lse` and the UI show it
     for asset in ASSETS:
         materialized = set(instance.get_materialized_partitions(dg.AssetKey(asset)))
         assert {p.label for p in others} <= materialized, asset
