@@ -8,8 +8,8 @@
   the backfill launched through GraphQL as `lse materialize --backfill` does; timed from
   the launch until the backfill is finished (the servers' boot is not counted);
 - in process: `lse materialize --from D1 --to D2`, timed as a user waits for it.
-Each measurement on a fresh home (the demo profile: sample source, its two projects, its
-own embedded Postgres), both on the same machine in one invocation. Every partition of
+Each measurement on a fresh home (sample source, the demo's two projects, its own
+embedded Postgres), both on the same machine in one invocation. Every partition of
 every asset must be materialized, or the measurement is refused.
 """
 
@@ -37,7 +37,7 @@ from lse_assets.cli.dagster_api import FINISHED_BACKFILL, DagsterApi
 from lse_assets.cli.runner import MODULE
 from lse_assets.core.partition import Partition
 from lse_assets.defs.assets import ASSET_KEYS
-from lse_assets.settings import DEMO, DEMO_PROJECTS, PROFILE_VARIABLE
+from lse_assets.settings import DEMO_PROJECTS
 from resources.postgres import embedded as embedded_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,13 +45,17 @@ BIN = Path(sys.executable).parent
 LOCAL_CONFIG = ROOT / "deploy" / "dagster.local.yaml"
 
 
-def _env(home: Path) -> dict[str, str]:
+def _env(home: Path, first: date) -> dict[str, str]:
+    """A fresh profile: the sample source, the demo's projects, its own home (files, embedded
+    Postgres, Dagster instance under it); no variable of this shell reaches it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LSE_", "DAGSTER_"))}
     env.update(
         {
-            PROFILE_VARIABLE: DEMO,
+            "LSE_SOURCE": "sample",
+            "LSE_PROJECTS": ",".join(DEMO_PROJECTS),
+            "LSE_START_DATE": first.isoformat(),
             "LSE_HOME": str(home),
-            "DAGSTER_HOME": str(home / DEMO / "dagster"),  # where `lse` puts the demo's
+            "DAGSTER_HOME": str(home / "dagster"),  # where `lse` puts it
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         }
     )
@@ -109,7 +113,7 @@ def _children_cpu() -> float:
 
 def in_process(home: Path, first: date, last: date) -> tuple[float, float]:
     """When the command started (epoch seconds), and the CPU seconds it used."""
-    env = _env(home)
+    env = _env(home, first)
     cpu = _children_cpu()
     started = time.time()
     subprocess.run(
@@ -122,11 +126,13 @@ def in_process(home: Path, first: date, last: date) -> tuple[float, float]:
     return started, _children_cpu() - cpu
 
 
-def through_daemon(home: Path, partitions: list[Partition], config: Path) -> tuple[float, float]:
+def through_daemon(
+    home: Path, first: date, partitions: list[Partition], config: Path
+) -> tuple[float, float]:
     """When the backfill was launched (epoch seconds), and the CPU seconds that the webserver,
     the daemon and what they started (code servers, runs) used from then until Dagster
     called the backfill done."""
-    env = _env(home)
+    env = _env(home, first)
     dagster_home = Path(env["DAGSTER_HOME"])
     dagster_home.mkdir(parents=True)
     shutil.copyfile(config, dagster_home / "dagster.yaml")
@@ -203,7 +209,7 @@ def main() -> None:
     partitions = [Partition(project, day) for day in days for project in DEMO_PROJECTS]
     ways = {
         "in-process": lambda home: in_process(home, first, last),
-        "daemon": lambda home: through_daemon(home, partitions, args.instance_config),
+        "daemon": lambda home: through_daemon(home, first, partitions, args.instance_config),
     }
     rates: dict[str, list[float]] = {way: [] for way in ways if args.only in (None, way)}
     work_rates: dict[str, list[float]] = {way: [] for way in rates}
@@ -218,15 +224,15 @@ def main() -> None:
             try:
                 started, cpu = ways[way](home)
                 seconds = time.time() - started
-                archived, last_end = _recorded(_env(home), partitions)
+                archived, last_end = _recorded(_env(home, first), partitions)
                 if archived != len(partitions) * len(ASSET_KEYS):
                     raise RuntimeError(f"{way}: {archived} of {len(partitions)} x 5 materialized")
             finally:
                 for log in home.glob("*.log") if args.logs else ():
                     args.logs.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(log, args.logs / f"{attempt}-{log.name}")
-                if (home / DEMO / "postgres").exists():  # started by the first run
-                    embedded_postgres.stop(home / DEMO / "postgres")
+                if (home / "postgres").exists():  # started by the first run
+                    embedded_postgres.stop(home / "postgres")
                 shutil.rmtree(home, ignore_errors=True)
             work = last_end - started
             rates[way].append(len(partitions) / seconds * 60)
