@@ -2,8 +2,10 @@
 processes sharing the deployment dagster.yaml, its storage on a real (embedded) Postgres.
 
 A backfill of 3 days x 2 projects goes through GraphQL, every partition must materialize
-and every check pass. Independently, a partition archived by its own run gets a tampered
-row: the verify run must fail on `files_match_db` and the alert arrive exactly once.
+and every check pass. A backfill with one partition that cannot be written keeps that
+failure on that partition's run only, and re-executing that failed
+run archives that partition alone. Independently, a partition archived by its own run gets
+a tampered row: the verify run must fail on `files_match_db` and the alert arrive once.
 """
 
 import os
@@ -24,7 +26,9 @@ import sqlalchemy as sa
 from dagster._core.instance.ref import InstanceRef
 
 from lse_assets.cli.dagster_api import FINISHED_BACKFILL, FINISHED_RUN, DagsterApi
+from lse_assets.cli.runner import step_failure
 from lse_assets.core.partition import Partition
+from lse_assets.core.runfiles import PartitionPaths
 from lse_assets.definitions import defs as code_location
 from tests.fakes.webhook import WebhookReceiver, webhook_receiver
 
@@ -277,3 +281,71 @@ def test_tampered_row_fails_the_rerun_check_and_the_alert_arrives(deployment, in
     assert len(alerts) == 1
     assert _partition_key(victim) in alerts[0] and "differing=1" in alerts[0]
     assert f"http://dagster.example:3000/runs/{run_id}" in alerts[0]
+
+
+_REEXECUTE = """
+mutation($params: ReexecutionParams!) {
+  launchRunReexecution(reexecutionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+  }
+}"""
+
+
+def test_a_failed_partition_of_a_backfill_fails_alone_and_reexecutes_alone(deployment, instance):
+    api = DagsterApi(deployment["url"])
+    days = [DAYS[-1] + timedelta(days=n) for n in (1, 2)]  # partitions no other test uses
+    partitions = [Partition(project, day) for day in days for project in PROJECTS]
+    victim, others = partitions[0], partitions[1:]
+    # A damaged file in the victim's (otherwise empty) partition folder: raw_runs refuses to
+    # replace what it cannot read.
+    paths = PartitionPaths(deployment["home"] / "lse" / "data", victim.project, victim.day)
+    blocker = paths.runs_dir / "damaged.json"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("{not a run")
+
+    backfill_id = api.launch_backfill(partitions, ASSETS)
+    status = api.wait(lambda: api.backfill_status(backfill_id), FINISHED_BACKFILL, timeout=600)
+
+    assert status == "COMPLETED_FAILED"
+    runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+    by_partition = {run.tags["dagster/partition"]: run for run in runs}
+    assert len(runs) == len(by_partition) == len(partitions)  # still one run per partition
+    assert {key: run.status.value for key, run in by_partition.items()} == {
+        p.label: "FAILURE" if p == victim else "SUCCESS" for p in partitions
+    }
+    failed_run = by_partition[victim.label]
+    failures = instance.get_records_for_run(
+        failed_run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
+    ).records
+    assert [f.event_log_entry.step_key for f in failures] == ["raw_runs"]
+    failure = failures[0].event_log_entry.dagster_event.step_failure_data
+    assert "damaged.json" in step_failure("raw_runs", failure)  # as `lse` and the UI show it
+    for asset in ASSETS:
+        materialized = set(instance.get_materialized_partitions(dg.AssetKey(asset)))
+        assert {p.label for p in others} <= materialized, asset
+        assert victim.label not in materialized, asset
+
+    # The UI's "re-execute from failure": the victim's run again, nothing else.
+    blocker.unlink()
+    params = {"parentRunId": failed_run.run_id, "strategy": "FROM_FAILURE"}
+    launched = api._call(_REEXECUTE, {"params": params})["launchRunReexecution"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    rerun_id = launched["run"]["runId"]
+    assert api.wait(lambda: api.run_status(rerun_id), FINISHED_RUN, timeout=300) == "SUCCESS"
+
+    rerun = instance.get_run_by_id(rerun_id)
+    assert rerun.tags["dagster/partition"] == victim.label
+    for asset in ASSETS:
+        materialized = set(instance.get_materialized_partitions(dg.AssetKey(asset)))
+        assert {p.label for p in partitions} <= materialized, asset
+        events = instance.get_event_records(
+            dg.EventRecordsFilter(
+                event_type=dg.DagsterEventType.ASSET_MATERIALIZATION,
+                asset_key=dg.AssetKey(asset),
+            ),
+            limit=100,
+        )
+        # The other partitions are not materialized again by the re-execution.
+        assert {e.partition_key for e in events if e.run_id == rerun_id} == {victim.label}, asset

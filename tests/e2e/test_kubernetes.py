@@ -107,7 +107,10 @@ def chart_instance_config(values: dict) -> dict:
     """The parts of the chart's instance ConfigMap (`dagster.yaml` of every pod) set here."""
     concurrency = values["concurrency"]
     pools, runs = concurrency["pools"], concurrency["runs"]
-    monitoring, retries = (values["dagsterDaemon"][k] for k in ("runMonitoring", "runRetries"))
+    daemon = values["dagsterDaemon"]
+    monitoring, retries = (daemon[k] for k in ("runMonitoring", "runRetries"))
+    queue = daemon["runCoordinator"]["config"]["queuedRunCoordinator"]
+    backfills = daemon["backfills"]
     postgres = values["postgresql"]
     storage = {
         "postgres_db": {
@@ -142,10 +145,23 @@ def chart_instance_config(values: dict) -> dict:
         "run_coordinator": {
             "module": "dagster.core.run_coordinator",
             "class": "QueuedRunCoordinator",
-            "config": {},
+            "config": {
+                "dequeue_interval_seconds": queue["dequeueIntervalSeconds"],
+                "dequeue_use_threads": queue["dequeueUseThreads"],
+                "dequeue_num_workers": queue["dequeueNumWorkers"],
+            },
+        },
+        "backfills": {
+            "use_threads": backfills["useThreads"],
+            "num_workers": backfills["numWorkers"],
+            "num_submit_workers": backfills["numSubmitWorkers"],
         },
         "concurrency": {
-            "pools": {"default_limit": pools["defaultLimit"], "granularity": pools["granularity"]},
+            "pools": {
+                "default_limit": pools["defaultLimit"],
+                "granularity": pools["granularity"],
+                "op_granularity_run_buffer": pools["opGranularityRunBuffer"],
+            },
             "runs": {
                 "max_concurrent_runs": runs["maxConcurrentRuns"],
                 "tag_concurrency_limits": runs["tagConcurrencyLimits"],
@@ -356,6 +372,8 @@ def test_the_instance_has_the_run_queue_limits_of_deploy_dagster_yaml(tmp_path):
 
     compose = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())
     assert instance["concurrency"] == compose["concurrency"]
+    assert instance["run_coordinator"] == compose["run_coordinator"]
+    assert instance["backfills"] == compose["backfills"]
     assert instance["run_retries"] == compose["run_retries"]
     assert compose["run_monitoring"].items() <= instance["run_monitoring"].items()
     # A lost pod's claimed pool slots are freed (0 would leave them claimed).
