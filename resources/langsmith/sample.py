@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from lse_assets.core.ports import DayFetch
-from resources.langsmith.run_source import RunSourceResource
+from resources.langsmith.run_source import RunSourceResource, with_source_counts
 
 _MODELS = [("gpt-4o-mini", 0.15e-6, 0.6e-6), ("claude-sonnet-4", 3e-6, 15e-6)]
 _QUESTIONS = [
@@ -315,9 +315,13 @@ class SampleLangSmithResource(RunSourceResource):
         }
         if self.retention != "kept" or self.late_feedback:
             source.update(retention=self.retention, late_feedback=self.late_feedback)
-        return DayFetch(source=source, runs=self._runs(project, day))
+        runs = with_source_counts(
+            self._runs(project, day), source, lambda: self._count(project, day)
+        )
+        return DayFetch(source=source, runs=runs)
 
-    def _runs(self, project: str, day: date) -> Iterator[dict[str, Any]]:
+    def _traces(self, project: str, day: date) -> Iterator[list[dict[str, Any]]]:
+        """The day's traces LangSmith still holds (after `retention`)."""
         builder = _DayBuilder(project, day, self.variant)
         for index, start in enumerate(builder.trace_starts()):
             trace = _trace(builder, start, index)
@@ -327,9 +331,19 @@ class SampleLangSmithResource(RunSourceResource):
                 run["feedback_records"] for run in trace
             ):
                 continue
+            yield trace
+
+    def _runs(self, project: str, day: date) -> Iterator[dict[str, Any]]:
+        for trace in self._traces(project, day):
             if self.late_feedback:
                 _add_late_feedback(trace[0])
             yield from trace
+
+    def _count(self, project: str, day: date) -> tuple[int, int]:
+        """LangSmith's counts, from the twin's own data (a second pass, as the real API
+        counts apart from the query): (runs, traces)."""
+        traces = list(self._traces(project, day))
+        return sum(len(trace) for trace in traces), len(traces)
 
 
 def _add_late_feedback(root: dict[str, Any]) -> None:
