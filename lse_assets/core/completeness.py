@@ -94,9 +94,13 @@ class SourceCounts:
         if not isinstance(record, dict):
             return None
         try:
-            return cls(**record)
+            counts = cls(**record)
         except TypeError:
             return None
+        numbers = (counts.source_runs, counts.source_traces)
+        numbers += (counts.returned_runs, counts.returned_traces)
+        valid = all(type(n) is int and n >= 0 for n in numbers)
+        return counts if valid else None
 
 
 @dataclass

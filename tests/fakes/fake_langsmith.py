@@ -179,6 +179,16 @@ class FakeLangSmith:
         self._rows.sort(key=lambda row: (row.start, row.data.get("id", "")))
         self._queries.clear()
 
+    def delete_traces(self, trace_ids: set[str]) -> None:
+        """Remove every run of these traces, as a deletion or LangSmith's retention would."""
+        self._rows = [row for row in self._rows if row.trace_id not in trace_ids]
+        self._by_id = {
+            key: row for key, row in self._by_id.items() if row.trace_id not in trace_ids
+        }
+        for trace_id in trace_ids:
+            self._by_trace.pop(trace_id, None)
+        self._queries.clear()
+
     def add_feedback(self, records: list[dict[str, Any]]) -> None:
         for record in records:
             self._feedback.setdefault(record["run_id"], []).append(record)
@@ -400,6 +410,8 @@ class FakeLangSmith:
                 if root is None or not _within(root.start, roots_bounds):
                     continue
             rows.append(row)
+        # A run the query pages serve twice is still one run to the counter.
+        rows = list({row.data.get("id"): row for row in rows}.values())
         errors = sum(1 for row in rows if row.data.get("error"))
         return (
             200,
