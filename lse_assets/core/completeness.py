@@ -57,6 +57,19 @@ ERROR_KINDS = (
     "runs_not_fetched",
 )
 WARN_KINDS = ("pending_runs", "roots_ending_after_window", "runs_not_fetched_yet")
+# Figures of the check's metadata beside the findings: what was counted, not what differs
+# (`runs_not_fetched` is the finding); `lse verify` lists only findings.
+COUNT_METADATA = (
+    "source_runs",
+    "source_traces",
+    "returned_runs",
+    "returned_traces",
+    "archived_runs",
+    "archived_traces",
+    "runs_difference",
+    "traces_difference",
+    "vanished_runs",
+)
 SETTLING_DAYS = 1  # yesterday still settles: late runs, pending runs, ingestion lag
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 import pytest
 
+from lse_assets.cli import verify_report
 from lse_assets.core.runfiles import PartitionPaths
 from resources.langsmith.resource import LangSmithResource
 from tests.conftest import PROJECT_A
@@ -79,6 +80,7 @@ def test_a_page_dropped_without_an_error_fails_with_the_gap_and_the_fix(tmp_path
     )
     assert "re-materialize raw_runs" in check.description
     assert "run_archive" not in materialized(result)  # blocking: nothing built on the gap
+    assert verify_report._differences(metadata) == [f"runs_not_fetched {PAGE}"]  # lse verify
     # The page back: the same partition re-materialized passes.
     fake.drop_pages = set()
     with fake.serve() as server:
