@@ -12,7 +12,11 @@ union of what LangSmith returned and what it no longer returns, and that union m
 whole (docs/archive.md).
 
 Warnings (nothing wrong yet, the day is not final):
-- runs still pending (no `end_time`): the rolling re-export picks them up;
+- runs still pending (no `end_time`): on a day still `settling` (today, a partial day, and
+  yesterday) they are still running, and the next refresh or re-export replaces them with
+  their finished versions; on an older day LangSmith may never end them (the app died), and
+  they stay archived as they are. Never an ERROR: an ERROR blocks the day's other copies
+  for a fault no re-run can fix;
 - roots that ended after the fetch's run window: children they started later are missing
   (widen `late_child_days`).
 
@@ -24,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from lse_assets.core import jsondoc, runfiles
@@ -47,11 +51,21 @@ ERROR_KINDS = (
 WARN_KINDS = ("pending_runs", "roots_ending_after_window")
 
 
+SETTLING_DAYS = 1  # besides today: yesterday's late runs are still finishing
+
+
+def settling(day: date, now: datetime) -> bool:
+    """Whether `day`'s runs may still be running or arriving at `now`: today (UTC) and the
+    SETTLING_DAYS before it. What a check finds there that time alone fixes is a WARN."""
+    return day >= now.astimezone(UTC).date() - timedelta(days=SETTLING_DAYS)
+
+
 @dataclass
 class CompletenessReport:
     files: int = 0
     runs: int = 0
     traces: int = 0
+    settling: bool = False  # the day's runs may still change (see `settling`)
     found: dict[str, Discrepancies] = field(
         default_factory=lambda: {kind: Discrepancies() for kind in ERROR_KINDS + WARN_KINDS}
     )
@@ -76,11 +90,15 @@ class CompletenessReport:
             for kind in ERROR_KINDS + WARN_KINDS
             if self.found[kind].count
         ]
-        verdict = (
-            "re-materialize raw_runs for this partition"
-            if self.errors
-            else "not final yet: a later re-export will complete it"
-        )
+        if self.errors:
+            verdict = "re-materialize raw_runs for this partition"
+        elif self.settling:
+            verdict = "not final yet: a later refresh or re-export will complete it"
+        else:
+            verdict = (
+                "not ended in LangSmith days later: archived as they are "
+                "(a re-export replaces them if they end)"
+            )
         return f"{', '.join(problems)}: {verdict}"
 
 
@@ -100,8 +118,9 @@ def _moment(text: Any) -> datetime | None:
         return None
 
 
-def inspect_partition(paths: PartitionPaths) -> CompletenessReport:
-    report = CompletenessReport()
+def inspect_partition(paths: PartitionPaths, now: datetime | None = None) -> CompletenessReport:
+    """The findings of a partition's files; `now` (default: the clock) decides `settling`."""
+    report = CompletenessReport(settling=settling(paths.day, now or datetime.now(UTC)))
     found = report.found
     try:
         manifest = runfiles.read_manifest(paths)
