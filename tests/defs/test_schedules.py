@@ -47,5 +47,7 @@ def test_schedules_run_in_production_and_start_stopped_in_the_demo(tmp_path):
     production = {s.name: s.default_status for s in build_schedules(SETTINGS)}
     demo = {s.name: s.default_status for s in build_schedules(demo_settings(tmp_path))}
 
+    # today_refresh is opt-in everywhere: it multiplies the LangSmith reads (operations.md).
+    assert production.pop("today_refresh") == dg.DefaultScheduleStatus.STOPPED
     assert set(production.values()) == {dg.DefaultScheduleStatus.RUNNING}
     assert set(demo.values()) == {dg.DefaultScheduleStatus.STOPPED}
