@@ -116,3 +116,24 @@ def test_todays_partition_materializes_through_dagster(tmp_path, postgres):
         if _parse(run["start_time"]) > datetime.now(UTC)
     ]
     assert not started  # nothing from the future: the day so far
+
+
+def test_the_retention_alarm_never_counts_today_at_risk():
+    from lse_assets.defs.sensors.retention_alarm import build_retention_alarm
+    from lse_assets.settings import Settings
+    from resources.notifier import WebhookNotifier
+    from tests.fakes.webhook import webhook_receiver
+
+    today = date(2025, 9, 20)  # a fixed clock; nothing archived at all
+    settings = Settings(
+        projects=[PROJECT_A], start_date=date(2025, 9, 1), retention_warn_days=1
+    )  # the earliest warning the settings allow: a day old
+    sensor = build_retention_alarm(settings, None, today=lambda: today)
+    with dg.instance_for_test() as instance, webhook_receiver() as receiver:
+        notifier = WebhookNotifier(webhook_url=receiver.url, attempts=1)
+        context = dg.build_sensor_context(instance=instance, resources={"notifier": notifier})
+        sensor.evaluate_tick(context)
+
+    [message] = receiver.messages
+    assert f"`2025-09-19|{PROJECT_A}`: not archived" in message["text"]  # yesterday is watched
+    assert "2025-09-20" not in message["text"]  # today, a partial day, never is
