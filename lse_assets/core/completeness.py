@@ -15,9 +15,13 @@ union of what LangSmith returned and what it no longer returns, and that union m
 whole (docs/archive.md).
 
 Warnings (nothing wrong yet, the day is not final):
-- runs still pending (no `end_time`): the rolling re-export picks them up;
-- LangSmith counting more than the fetch returned on a day still settling (today or
-  yesterday, UTC: `counts_settling`), as runs keep arriving (`runs_not_fetched_yet`);
+- runs still pending (no `end_time`): on a day still `settling` (today, a partial day, and
+  yesterday) they are still running, and the next refresh or re-export replaces them with
+  their finished versions; on an older day LangSmith may never end them (the app died), and
+  they stay archived as they are. Never an ERROR: an ERROR blocks the day's other copies
+  for a fault no re-run can fix;
+- LangSmith counting more than the fetch returned on a day still `settling`, as runs keep
+  arriving (`runs_not_fetched_yet`);
 - roots that ended after the fetch's run window: children they started later are missing
   (widen `late_child_days`).
 
@@ -71,14 +75,6 @@ COUNT_METADATA = (
     "vanished_runs",
 )
 SETTLING_DAYS = 1  # yesterday still settles: late runs, pending runs, ingestion lag
-
-
-def counts_settling(day: date, now: datetime) -> bool:
-    """Whether a day's runs may still change at the source: today or yesterday (UTC).
-
-    The one rule of "still settling": a shortfall against LangSmith's count on such a day
-    is a WARN (runs arriving while the fetch ran), an ERROR on any older day."""
-    return day >= now.astimezone(UTC).date() - timedelta(days=SETTLING_DAYS)
 
 
 @dataclass(frozen=True)
@@ -183,16 +179,25 @@ class CountCheck:
         return None
 
 
+SETTLING_DAYS = 1  # besides today: yesterday's late runs are still finishing
+
+
+def settling(day: date, now: datetime) -> bool:
+    """Whether `day`'s runs may still be running or arriving at `now`: today (UTC) and the
+    SETTLING_DAYS before it. What a check finds there that time alone fixes is a WARN."""
+    return day >= now.astimezone(UTC).date() - timedelta(days=SETTLING_DAYS)
+
+
 @dataclass
 class CompletenessReport:
     files: int = 0
     runs: int = 0
     traces: int = 0
+    settling: bool = False  # the day's runs may still change (see `settling`)
     found: dict[str, Discrepancies] = field(
         default_factory=lambda: {kind: Discrepancies() for kind in ERROR_KINDS + WARN_KINDS}
     )
     counted: CountCheck = field(default_factory=lambda: CountCheck(None))
-    settling: bool = False
 
     @property
     def errors(self) -> int:
@@ -216,11 +221,15 @@ class CompletenessReport:
             for kind in ERROR_KINDS + WARN_KINDS
             if self.found[kind].count
         ]
-        verdict = (
-            "re-materialize raw_runs for this partition"
-            if self.errors
-            else "not final yet: a later re-export will complete it"
-        )
+        if self.errors:
+            verdict = "re-materialize raw_runs for this partition"
+        elif self.settling:
+            verdict = "not final yet: a later refresh or re-export will complete it"
+        else:
+            verdict = (
+                "not ended in LangSmith days later: archived as they are "
+                "(a re-export replaces them if they end)"
+            )
         return f"{', '.join(problems)}: {verdict}" + (f" ({counted})" if counted else "")
 
 
@@ -241,14 +250,14 @@ def _moment(text: Any) -> datetime | None:
 
 
 def inspect_partition(paths: PartitionPaths, now: datetime | None = None) -> CompletenessReport:
-    report = CompletenessReport()
+    """The findings of a partition's files; `now` (default: the clock) decides `settling`."""
+    report = CompletenessReport(settling=settling(paths.day, now or datetime.now(UTC)))
     found = report.found
     try:
         manifest = runfiles.read_manifest(paths)
     except FileNotFoundError:
         found["manifest_missing"].add(str(paths.manifest))
         return report
-    report.settling = counts_settling(paths.day, now or datetime.now(UTC))
     vanished = set(manifest.get("vanished") or {})
     report.counted = CountCheck(SourceCounts.of_source(manifest.get("source")))
     listed: dict[str, str] = dict(manifest.get("files") or {})

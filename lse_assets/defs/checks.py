@@ -110,10 +110,12 @@ def runs_complete(
         "runs": report.runs,
         "traces": report.traces,
         **report.counted.metadata(),  # LangSmith's counts, as recorded by the fetch
+        "settling": report.settling,
     }
     metadata.update(_findings(report.found))
     # One result per check: any error makes it ERROR (blocks downstream); pending runs
-    # alone make it a WARN failure that lets the day be archived now and re-exported later.
+    # alone make it a WARN failure that lets the day be archived now (today: every hour)
+    # and completed by a later refresh or re-export.
     return dg.AssetCheckResult(
         passed=report.passed,
         severity=dg.AssetCheckSeverity.ERROR if report.errors else dg.AssetCheckSeverity.WARN,

@@ -112,10 +112,27 @@ def test_pending_runs_are_only_a_warning(tmp_path):
     for run in runs[:3]:
         run["end_time"] = None
     runfiles.write_partition(paths, runs, {})
-    report = completeness.inspect_partition(paths)
     assert found(paths) == {"pending_runs": 3}
-    assert report.errors == 0 and not report.passed
-    assert "not final yet" in report.summary()
+    midday = datetime(DAY.year, DAY.month, DAY.day, 12, tzinfo=UTC)
+    # A warning on every day: today's runs are still going, yesterday's late ones finishing;
+    # an older day's may never end in LangSmith. Only the words differ.
+    for now, settling in [
+        (midday, True),
+        (midday + timedelta(days=1, hours=11, minutes=59), True),  # the next day's last minute
+        (midday + timedelta(days=2), False),
+    ]:
+        report = completeness.inspect_partition(paths, now)
+        assert report.errors == 0 and not report.passed and report.settling is settling
+        assert ("not final yet" in report.summary()) is settling
+
+
+def test_a_day_settles_at_the_end_of_the_next_utc_day():
+    assert completeness.settling(DAY, datetime(2025, 9, 13, 0, 0, tzinfo=UTC))
+    assert completeness.settling(DAY, datetime(2025, 9, 14, 23, 59, 59, tzinfo=UTC))
+    assert not completeness.settling(DAY, datetime(2025, 9, 15, 0, 0, tzinfo=UTC))
+    # The UTC day decides, whatever the clock's zone: 2025-09-15 01:00 in +02:00 is the 14th.
+    plus_two = timezone(timedelta(hours=2))
+    assert completeness.settling(DAY, datetime(2025, 9, 15, 1, 0, tzinfo=plus_two))
 
 
 def test_roots_ending_after_the_fetch_window_are_a_warning(tmp_path):
@@ -156,7 +173,7 @@ def test_a_vanished_run_must_be_kept(tmp_path):
 def test_counts_settle_after_yesterday_utc(day, settling):
     # 23:30 in New York on the 14th is already the 15th in UTC: yesterday is the 14th.
     now = datetime(2025, 9, 14, 23, 30, tzinfo=timezone(timedelta(hours=-4)))
-    assert completeness.counts_settling(day, now) is settling
+    assert completeness.settling(day, now) is settling
 
 
 def recount(paths: PartitionPaths, **changes) -> None:
