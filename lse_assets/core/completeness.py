@@ -179,9 +179,6 @@ class CountCheck:
         return None
 
 
-SETTLING_DAYS = 1  # besides today: yesterday's late runs are still finishing
-
-
 def settling(day: date, now: datetime) -> bool:
     """Whether `day`'s runs may still be running or arriving at `now`: today (UTC) and the
     SETTLING_DAYS before it. What a check finds there that time alone fixes is a WARN."""

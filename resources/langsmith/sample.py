@@ -334,7 +334,7 @@ class SampleLangSmithResource(RunSourceResource):
         moment = _parse_iso(self.as_of) if self.as_of else datetime.now(UTC)
         for index, start in enumerate(builder.trace_starts()):
             trace = _so_far(_trace(builder, start, index), moment)
-            if self.retention == "all_dropped":
+            if not trace or self.retention == "all_dropped":  # not started yet, or dropped
                 continue
             if self.retention == "base_dropped" and not any(
                 run["feedback_records"] for run in trace
