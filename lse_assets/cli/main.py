@@ -262,7 +262,12 @@ def verify(day, first, last, projects, verbose):
 
 
 @main.command()
-@click.option("--days", default=14, show_default=True, help="How many recent days to show.")
+@click.option(
+    "--days",
+    default=14,
+    show_default=True,
+    help="How many complete days to show before today (today's row is always shown).",
+)
 @project_option(multiple=True)
 def status(days, projects):
     """A table of project x day, as Dagster recorded it (the UI shows the same): each copy
