@@ -42,6 +42,7 @@ from psycopg import errors
 
 from lse_assets.core import locks, redaction
 from lse_assets.settings import check_database_url
+from resources.postgres.resource import unreachable
 
 KEY_NAMESPACE = "lse-lock/v1/"
 # Server side: how fast the server notices a vanished peer (seconds; ms for the last).
@@ -150,10 +151,13 @@ class AdvisoryLocks:
     def connect(self, purpose: str) -> psycopg.Connection:
         url = self._conninfo()
         name = f"{locks.holder_tag()} {purpose}".encode()[:63].decode(errors="ignore")
-        with redaction.scrubbed("connecting to LSE_DATABASE_URL for a lock", self._secret):
-            connection = psycopg.connect(
-                url, autocommit=True, application_name=name, **CLIENT_KEEPALIVES
-            )
+        try:
+            with redaction.scrubbed("connecting to LSE_DATABASE_URL for a lock", self._secret):
+                connection = psycopg.connect(
+                    url, autocommit=True, application_name=name, **CLIENT_KEEPALIVES
+                )
+        except psycopg.OperationalError as error:
+            raise unreachable(error, url, ", which holds the partition locks") from None
         for setting, value in SERVER_KEEPALIVES.items():
             # An older server without this setting: the others still apply.
             with contextlib.suppress(errors.UndefinedObject):

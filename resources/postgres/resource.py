@@ -85,10 +85,14 @@ class DatabaseUnreachableError(TransientError):
     """The database of LSE_DATABASE_URL did not take a connection (down, wrong address)."""
 
 
-def _unreachable(error: sa.exc.OperationalError, url: str) -> DatabaseUnreachableError:
-    said = (str(error.orig or error).strip().splitlines() or ["no reason given"])[0]
+def unreachable(
+    error: Exception, url: str | None, needed_for: str = ""
+) -> DatabaseUnreachableError:
+    """One line naming the variable, the server's own reason (host and port, never the
+    password) and the fix; `needed_for` says what waited on it (e.g. the partition locks)."""
+    said = (str(getattr(error, "orig", None) or error).strip().splitlines() or ["no reason"])[0]
     return DatabaseUnreachableError(
-        f"cannot connect to the database of {DATABASE_VARIABLE}: "
+        f"cannot connect to the database of {DATABASE_VARIABLE}{needed_for}: "
         f"{redaction.scrub(said, [url])}. Start that server, or fix {DATABASE_VARIABLE} "
         "(unset, the embedded database under LSE_HOME is used)"
     )
@@ -135,7 +139,7 @@ class PostgresResource(dg.ConfigurableResource):
                 try:
                     return _engine_for(normalize_url(self.database_url))
                 except sa.exc.OperationalError as error:
-                    raise _unreachable(error, self.database_url) from None
+                    raise unreachable(error, self.database_url) from None
         from resources.postgres import embedded  # only without LSE_DATABASE_URL (0.15 s)
 
         return _engine_for(embedded.embedded_url(Path(self.embedded_dir)))

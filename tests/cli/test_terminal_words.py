@@ -28,14 +28,11 @@ def _failure_lines(stdout: str) -> list[str]:
     return [line.strip() for line in stdout.splitlines() if line.startswith("    ")]
 
 
-def test_materialize_prints_every_failed_steps_own_cause_and_status_exits_1(tmp_path):
+def test_a_database_that_refuses_is_named_with_its_address_and_status_exits_1(tmp_path):
     port = _closed_port()
-    parquet_blocker = tmp_path / "not-a-folder"
-    parquet_blocker.write_text("a file where the Parquet root should be a folder")
     env = {
         **SAMPLE,
         "LSE_DATABASE_URL": f"postgresql://lse:{PASSWORD}@127.0.0.1:{port}/lse",
-        "LSE_PARQUET_URL": str(parquet_blocker),
         "LSE_STEP_RETRIES": "0",
     }
 
@@ -46,19 +43,37 @@ def test_materialize_prints_every_failed_steps_own_cause_and_status_exits_1(tmp_
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"[1/1] {DAY}|proj-a: FAILED" in done.stdout
     failures = dict(line.split(": ", 1) for line in _failure_lines(done.stdout))
-    # Both failed steps, each with its own cause: the address it could not reach (host and
-    # port visible, the password not) and the path it could not write.
-    assert set(failures) == {"db_runs", "parquet_runs"}, done.stdout
-    assert "cannot connect to the database of LSE_DATABASE_URL" in failures["db_runs"]
-    assert f'"127.0.0.1", port {port}' in failures["db_runs"]
-    assert "not-a-folder" in failures["parquet_runs"]
+    # The first writer needs the database for its partition lock: the step says which
+    # database (host and port visible, the password not) and why it was needed.
+    assert set(failures) == {"raw_runs"}, done.stdout
+    assert "cannot connect to the database of LSE_DATABASE_URL" in failures["raw_runs"]
+    assert "which holds the partition locks" in failures["raw_runs"]
+    assert f'"127.0.0.1", port {port}' in failures["raw_runs"]
     assert WRAPPER not in done.stdout
     assert PASSWORD not in done.stdout + done.stderr + shown.stdout + shown.stderr
     assert "Traceback" not in done.stdout + done.stderr
     # status shows that day failed, and says so by its exit code too.
     assert shown.returncode == 1, shown.stdout + shown.stderr
     row = next(line for line in shown.stdout.splitlines() if DAY in line)
-    assert "failed (" in row and "db_runs" in row
+    assert "failed (" in row and "raw_runs" in row
+
+
+def test_materialize_prints_every_failed_steps_own_cause(tmp_path):
+    parquet_blocker = tmp_path / "not-a-folder"
+    parquet_blocker.write_text("a file where the Parquet root should be a folder")
+    (tmp_path / "drive").write_text("a file where the local archive store should be a folder")
+    env = {**SAMPLE, "LSE_PARQUET_URL": str(parquet_blocker), "LSE_STEP_RETRIES": "0"}
+
+    done = run_lse("materialize", "--date", DAY, home=tmp_path, **env)
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    failures = dict(line.split(": ", 1) for line in _failure_lines(done.stdout))
+    # Two steps failed independently: each line is that step's own cause, not Dagster's.
+    assert set(failures) == {"drive_archive", "parquet_runs"}, done.stdout
+    assert "drive" in failures["drive_archive"]
+    assert "not-a-folder" in failures["parquet_runs"]
+    assert WRAPPER not in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
 
 
 def test_a_damaged_forgotten_json_is_named_at_the_terminal(tmp_path):
