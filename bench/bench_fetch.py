@@ -16,7 +16,7 @@ depend on the scale.
    Retry-After ignored) on one day (~2,000 traces, ~20,000 runs, feedback on every 10th run).
 2. Profiles (issue 12): 20,000 runs of ~5 KB, 30,000 small runs, and 20,000 runs of which
    1 % are 3 MB, each fetched with byte-sized pages and with the former fixed 200-run pages:
-   requests against the floor ceil(runs / 1000) + ceil(runs with feedback / 100) + 2 lookups,
+   requests against the floor ceil(runs / 1000) + ceil(runs with feedback / 100) + 4 fixed,
    and wall time against the time the limit alone needs for that floor.
 3. Peak RSS of a fresh process fetching (and writing, to tmpfs) a 100,000-run day and the
    3 MB profile, with fixed 200-run pages (before) and byte-sized pages (now).
@@ -297,7 +297,7 @@ PROFILES = {
         "scale": 1.0,
     },
 }
-LOOKUPS = 2  # GET /info and GET /sessions
+LOOKUPS = 4  # GET /info, GET /sessions and the day's two counts (POST /runs/stats)
 
 
 def profiles(scale: float, names: list[str]) -> None:

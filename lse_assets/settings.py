@@ -147,6 +147,8 @@ class Settings(BaseSettings):
     drive_root_url: str | None = None
     daily_cron: str = "0 2 * * *"
     reexport_cron: str = "0 3 * * *"
+    # LSE_TODAY_CRON: when today_refresh re-archives the current UTC day (hourly, off the hour)
+    today_cron: str = "17 * * * *"
     reexport_days: int = Field(default=3, ge=0, le=60)
     retention_days: int = Field(default=DEFAULT_HISTORY_DAYS, ge=1)
     retention_warn_days: int = Field(default=10, ge=1)

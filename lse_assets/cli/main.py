@@ -89,7 +89,9 @@ def demo(days: int, verbose: bool) -> None:
     from lse_assets.cli.demo import run_demo
 
     today = datetime.now(UTC).date()
-    dates = check_days([today - timedelta(days=n) for n in range(days, 0, -1)], "'--days'")
+    dates = check_days(
+        [today - timedelta(days=n) for n in range(days, 0, -1)], "'--days'", complete=True
+    )
     failed = run_demo(dates, _echo(verbose))
     click.echo(
         f"\nOpen the Dagster UI on these runs:  {RUN_PY} ui --demo   (then http://127.0.0.1:3000)"
@@ -147,8 +149,16 @@ def _partition_options(command):
 )
 @VERBOSE
 def materialize(day, first, last, projects, backfill, dagster_url, verbose):
-    """Archive days x projects through Dagster (runs are recorded on the instance and UI)."""
+    """Archive days x projects through Dagster (runs are recorded on the instance and UI).
+    Today (UTC) is a partial day: the runs LangSmith holds so far; a later run completes it."""
     partitions = _selected_partitions(day, first, last, projects)
+    today = datetime.now(UTC).date()
+    if any(partition.day == today for partition in partitions):
+        click.echo(
+            f"{today} is today (UTC), a partial day: archiving the runs LangSmith holds so far "
+            "(runs still going are kept as pending); a later run of the day completes it "
+            "and keeps every run archived now"
+        )
     if backfill:
         from lse_assets.cli.dagster_api import DagsterApi
         from lse_assets.defs.assets import ASSET_KEYS
@@ -201,12 +211,12 @@ def _until_stopped(items):
 def verify(day, first, last, projects, verbose):
     """Check every copy of archived days x projects against each other, through Dagster.
 
-    Without --date or --from/--to: the last 7 days (up to yesterday) that were archived
-    (any copy made). One line per partition: `consistent` with its
-    counts, or what differs with sample ids. A named partition never archived is reported
-    `not archived` and not checked (nothing is recorded for it). Exit code 1 when any
-    partition is not archived or not consistent, or (by default) when none of the last 7
-    days was archived.
+    Without --date or --from/--to: the last 7 complete days (up to yesterday) that were
+    archived (any copy made); today, a partial day, is verified when named. One line per
+    partition: `consistent` with its counts, or what differs with sample ids. A named
+    partition never archived is reported `not archived` and not checked (nothing is
+    recorded for it). Exit code 1 when any partition is not archived or not consistent,
+    or (by default) when none of the last 7 days was archived.
     """
     from lse_assets.cli.selection import RECENT_DAYS, recent_days
 
@@ -259,8 +269,9 @@ def status(days, projects):
     `ok` (materialized, its check passed), `missing`, `FAILED`, `check FAILED`, `unchecked`
     or `in progress`, and one state: archived (every copy there and checked), partly
     archived (which copies are missing), unchecked (which checks did not pass yet), failed
-    (which asset or check), in progress, or not archived. Exit code 1 when any partition
-    shown is failed."""
+    (which asset or check), in progress, or not archived. Today (UTC) is the last row:
+    `today (partial)` once refreshed, `today (not archived yet)` before. Exit code 1 when
+    any partition shown is failed."""
     _use_instance_home()
     import dagster as dg
     from rich.console import Console
@@ -280,13 +291,13 @@ def status(days, projects):
     first = max(settings.start_date, today - timedelta(days=days))
     partitions = [
         Partition(project, day)
-        for day in days_between(first, today - timedelta(days=1))
+        for day in days_between(first, today)  # today too: `today (partial)` once refreshed
         for project in (projects or settings.projects)
     ]
     statuses = partition_statuses(
-        instance, build_assets(settings), build_checks(settings), partitions
+        instance, build_assets(settings), build_checks(settings), partitions, today
     )
-    table = Table(title=f"LSE status ({first} .. {today - timedelta(days=1)})")
+    table = Table(title=f"LSE status ({first} .. {today}, today partial)")
     for column in ("day", "project", *ASSET_KEYS, "state"):  # the copies in data-flow order
         table.add_column(column)
     for state in statuses:
@@ -319,9 +330,10 @@ def restore(
     """Rebuild partitions' files from the archive store (Google Drive or the local folder).
 
     Accepts this platform's zips and the predecessor's (flat, _summary.json, wrapped or bare
-    run files). Verifies md5 and swaps each partition in atomically.
+    run files). Verifies md5 and swaps each partition in atomically. Complete days only (up
+    to yesterday): today's zip is a snapshot the next refresh replaces.
     """
-    days = selected_days(day, first, last)
+    days = selected_days(day, first, last, complete=True)
     if load_db:
         _use_instance_home()
     from lse_assets.cli.restore import run_restore

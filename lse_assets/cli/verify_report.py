@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from lse_assets.cli.runner import PartitionRun
+from lse_assets.core.completeness import COUNT_METADATA
 from lse_assets.core.findings import is_sample_key, sample_key
 
 SAMPLE = 3
 COUNTS = {
+    *COUNT_METADATA,
     "files",
     "rows",
     "compared",

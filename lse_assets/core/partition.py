@@ -57,12 +57,14 @@ _PASSED = {SUCCEEDED, WARN}
 class PartitionStatus:
     """Each asset's state and each check's, as the Dagster instance records them, and
     `checked`: the asset each check checks. A partition is archived only when every copy
-    is materialized AND its check passed: a copy nobody checked is not yet known good."""
+    is materialized AND its check passed: a copy nobody checked is not yet known good.
+    `ongoing`: the day has not ended (today, UTC), so what is archived is the day so far."""
 
     partition: Partition
     assets: dict[str, str] = field(default_factory=dict)
     checks: dict[str, str] = field(default_factory=dict)
     checked: dict[str, str] = field(default_factory=dict)  # check -> its asset
+    ongoing: bool = False
 
     @property
     def archived(self) -> bool:
@@ -83,7 +85,8 @@ class PartitionStatus:
     def summary(self) -> str:
         """One truth: failed (which asset or check) / in progress / partly archived (which
         copies are missing) / unchecked (which checks have no passing result) / archived /
-        not archived."""
+        not archived; on a day not over yet, `today (partial)` and `today (not archived
+        yet)` stand for the last two, never claiming a whole day."""
         states = {**self.assets, **self.checks}
         failed = [name for name, state in states.items() if state in _FAILURES]
         if failed:
@@ -92,13 +95,15 @@ class PartitionStatus:
             return "in progress"
         missing = [name for name, state in self.assets.items() if state != MATERIALIZED]
         if missing and len(missing) == len(self.assets):
-            return "not archived"
+            return "today (not archived yet)" if self.ongoing else "not archived"
         if missing:
             return f"partly archived (missing: {', '.join(missing)})"
         unchecked = [name for name, state in self.checks.items() if state not in _PASSED]
         if unchecked:
             return f"unchecked ({', '.join(unchecked)})"
         warned = [name for name, state in self.checks.items() if state == WARN]
+        if self.ongoing:
+            return f"today (partial, warning: {', '.join(warned)})" if warned else "today (partial)"
         return f"archived (warning: {', '.join(warned)})" if warned else "archived"
 
     def copy_state(self, asset: str) -> str:

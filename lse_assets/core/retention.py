@@ -2,7 +2,8 @@
 
 LangSmith deletes a base-tier day `retention_days` after it; from `retention_warn_days`
 on, a day that is not archived (or whose last attempt failed) is at risk, and after the
-deadline it is lost for good. This module only decides; the sensor
+deadline it is lost for good. Today is never watched (LSE_RETENTION_WARN_DAYS is at least
+1): a partial day is no emergency. This module only decides; the sensor
 (defs/sensors/retention_alarm.py) asks the instance and sends.
 """
 

@@ -1,6 +1,7 @@
 """Per-partition asset checks: each compares two copies of the same data and names what differs."""
 
 import warnings
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -102,15 +103,19 @@ def runs_complete(
     context: dg.AssetCheckExecutionContext, run_files: RunFilesResource
 ) -> dg.AssetCheckResult:
     partition = partition_of(context)
-    report = completeness.inspect_partition(run_files.paths(partition.project, partition.day))
+    paths = run_files.paths(partition.project, partition.day)
+    report = completeness.inspect_partition(paths, now=datetime.now(UTC))
     metadata: dict[str, object] = {
         "files": report.files,
         "runs": report.runs,
         "traces": report.traces,
+        **report.counted.metadata(),  # LangSmith's counts, as recorded by the fetch
+        "settling": report.settling,
     }
     metadata.update(_findings(report.found))
     # One result per check: any error makes it ERROR (blocks downstream); pending runs
-    # alone make it a WARN failure that lets the day be archived now and re-exported later.
+    # alone make it a WARN failure that lets the day be archived now (today: every hour)
+    # and completed by a later refresh or re-export.
     return dg.AssetCheckResult(
         passed=report.passed,
         severity=dg.AssetCheckSeverity.ERROR if report.errors else dg.AssetCheckSeverity.WARN,
@@ -183,8 +188,9 @@ def _checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinitio
             partitions_def=partitions,
             blocking=True,
             description="The files match the manifest (names, sha256), no run id twice, every "
-            "run's trace root and parent present, all on the root's day (ERROR); runs still "
-            "pending (WARN).",
+            "run's trace root and parent present, all on the root's day, and LangSmith counts "
+            "no more runs or traces for the day than the fetch returned (ERROR); runs still "
+            "pending, or counted but not returned on today or yesterday (WARN).",
         )(dagster_failures(runs_complete)),
         dg.asset_check(
             asset=PARQUET_RUNS,

@@ -1,4 +1,9 @@
-"""The partitions: UTC day x LangSmith project, keyed `YYYY-MM-DD|<project>`."""
+"""The partitions: UTC day x LangSmith project, keyed `YYYY-MM-DD|<project>`.
+
+The last day is today (UTC), a partial day until it ends (`end_offset=1`): a refresh during
+the day archives what LangSmith holds so far, and the merge keeps every run already
+archived, so a later refresh only adds and completes. Yesterday is the last complete day.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ def build_partitions(settings: Settings) -> dg.MultiPartitionsDefinition:
     return dg.MultiPartitionsDefinition(
         {
             DATE: dg.DailyPartitionsDefinition(
-                start_date=settings.start_date.isoformat(), timezone="UTC", end_offset=0
+                start_date=settings.start_date.isoformat(), timezone="UTC", end_offset=1
             ),
             PROJECT: dg.StaticPartitionsDefinition(settings.projects),
         }

@@ -3,12 +3,14 @@
 Read by `lse status`, `lse verify` and the retention alarm: one reading of the instance,
 the records the UI shows. A check's latest execution is resolved as the UI resolves it: a
 planned check whose run is over did not pass (the run failed: EXECUTION_FAILED; the run
-succeeded without it: SKIPPED), one whose run still goes is IN_PROGRESS.
+succeeded without it: SKIPPED), one whose run still goes is IN_PROGRESS. A partition of
+`today` (UTC unless given) or later is `ongoing`: its day is not over.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
@@ -32,13 +34,16 @@ def partition_statuses(
     assets: Iterable[dg.AssetsDefinition],
     checks: Iterable[dg.AssetChecksDefinition],
     partitions: Iterable[Partition],
+    today: date | None = None,
 ) -> list[PartitionStatus]:
+    today = today or datetime.now(UTC).date()
     assets = sorted(assets, key=lambda asset: asset.key.to_user_string())
     check_keys = sorted((key for check in checks for key in check.check_keys), key=lambda k: k.name)
     partitions = list(partitions)
     keys = [partition.label for partition in partitions]
     statuses = {
-        key: PartitionStatus(partition) for key, partition in zip(keys, partitions, strict=True)
+        key: PartitionStatus(partition, ongoing=partition.day >= today)
+        for key, partition in zip(keys, partitions, strict=True)
     }
     for asset in assets:
         by_partition = instance.get_status_by_partition(asset.key, keys, asset.partitions_def) or {}

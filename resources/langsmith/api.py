@@ -8,6 +8,10 @@ response, hence Retry-After) and one retry policy. The classic `langsmith.Client
 used: it retries by itself, turns errors into strings (losing Retry-After), parses feedback
 into models (losing the API's JSON), and prints part of the key in connection errors.
 
+LangSmith's own count of a query (`POST /runs/stats`, the request of the classic
+`Client.get_run_stats`, which the generated client has no method for) goes through the same
+generic client as a `post`, with the body that method would send (paging.day_count_queries).
+
 Responses are kept as the API's JSON, dates as the API's strings: the runs query through
 `with_streaming_response` (its size is known as it is read), the rest `cast_to=object`.
 Errors a retry cannot fix become `PermanentError`, the others `TransientError`
@@ -99,6 +103,7 @@ class LangSmithApi:
         self.version: str | None = None
         self.run_pages = 0
         self.feedback_pages = 0
+        self.count_requests = 0
         with sdk_quiet():
             self.client = langsmith.Langsmith(
                 api_key=api_key,
@@ -111,7 +116,7 @@ class LangSmithApi:
     def close(self) -> None:
         self.client.close()
 
-    # ---- the four requests ------------------------------------------------------------
+    # ---- the five requests ------------------------------------------------------------
     def server_version(self) -> str | None:
         """The server's version, or None when it does not say (some deployments hide /info)."""
         body = self._request(
@@ -183,6 +188,24 @@ class LangSmithApi:
         self.feedback_pages += 1
         return list(records or [])
 
+    def run_count(self, body: dict[str, Any]) -> int:
+        """How many runs LangSmith counts for the v1 run-query filters in `body`."""
+        stats = self._request(
+            "counting runs",
+            lambda: self.client.post(
+                self.classic_prefix + "/runs/stats", body=body, cast_to=object
+            ),
+        )
+        self.count_requests += 1
+        count = stats.get("run_count") if isinstance(stats, dict) else None
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise PermanentError(
+                f"LangSmith at {self.endpoint} answered POST /runs/stats without a run count "
+                f"(run_count={count!r}): a change in the LangSmith API; please report this "
+                "message. The partition's previous files are untouched."
+            )
+        return count
+
     def check_v2(self) -> None:
         """Fail before querying when /info names a server older than the v2 API."""
         parsed = parse_version(self.version)
@@ -212,7 +235,7 @@ class LangSmithApi:
                 f"(LangSmithResource request_budget={self.ledger.budget}) is spent, "
                 f"{self.ledger.retries} of them retries. A day needs about runs/1000 (more "
                 "when runs are large: a page holds at most LSE_FETCH_PAGE_BYTES) + runs "
-                "with feedback/100 requests: raise request_budget for days this large; "
+                "with feedback/100 + 4 requests: raise request_budget for days this large; "
                 "many retries mean the key is rate limited."
             ) from None
         except langsmith.AuthenticationError:

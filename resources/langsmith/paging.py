@@ -123,6 +123,38 @@ def day_query(project_id: str, day: date, *, late_child_days: int) -> dict[str, 
     }
 
 
+def day_count_queries(
+    project_id: str, day: date, *, late_child_days: int
+) -> dict[str, dict[str, Any]]:
+    """The two `/runs/stats` bodies that count, server-side, what `day_query` fetches.
+
+    Shaped as the SDK's `Client.get_run_stats` shapes them (`session` = project ids, None
+    left out; tests/resources/test_langsmith_counts.py compares them with the SDK's own).
+    v1 `start_time` is a lower bound on a run's start and `end_time` would bound its end,
+    so starts are bounded from above by a `filter`:
+    - `traces`: roots (`is_root`) that started on the day;
+    - `runs`: runs of the traces whose root started on the day (`trace_filter`, as the
+      fetch), in the fetch's run window (`lte`: `max_start_time` includes its bound).
+    """
+    query = day_query(project_id, day, late_child_days=late_child_days)
+    start = query["min_start_time"]
+    end = _iso(datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1))
+    return {
+        "traces": {
+            "session": [project_id],
+            "start_time": start,
+            "filter": f'lt(start_time, "{end}")',
+            "is_root": True,
+        },
+        "runs": {
+            "session": [project_id],
+            "start_time": start,
+            "filter": f'lte(start_time, "{query["max_start_time"]}")',
+            "trace_filter": query["trace_filter"],
+        },
+    }
+
+
 def content_digest(run: dict[str, Any]) -> bytes:
     """A digest of the run's content, independent of key order."""
     try:

@@ -22,11 +22,12 @@ from resources.langsmith.paging import (
     LangSmithDataError,
     PageSizer,
     RunsPage,
+    day_count_queries,
     day_query,
     stream_runs,
 )
 from resources.langsmith.retry import RequestLedger, RetryPolicy
-from resources.langsmith.run_source import RunSourceResource
+from resources.langsmith.run_source import RunSourceResource, with_source_counts
 
 
 class MissingLangSmithKeyResource(RunSourceResource):
@@ -41,7 +42,9 @@ class MissingLangSmithKeyResource(RunSourceResource):
 
 
 class LangSmithResource(RunSourceResource):
-    """The real fetch: v2 runs query on the root's day, full feedback, within rate limits."""
+    """The real fetch: v2 runs query on the root's day, full feedback, within rate limits;
+    then LangSmith's own counts of the day, two `/runs/stats` requests on the same client,
+    retry policy and request budget, so inside the `langsmith` pool too."""
 
     api_key: str = Field(description="LangSmith API key (from LANGSMITH_API_KEY via EnvVar).")
     endpoint: str = Field(
@@ -123,12 +126,17 @@ class LangSmithResource(RunSourceResource):
             "paging": {"max_page_size": self.page_size, "page_bytes": self.page_bytes},
             "fetched_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         }
+        counts = day_count_queries(project_id, day, late_child_days=self.late_child_days)
         fetch = DayFetch(source=source, runs=iter(()))
-        fetch.runs = self._stream(api, query, fetch)
+        fetch.runs = self._stream(api, query, counts, fetch)
         return fetch
 
     def _stream(
-        self, api: LangSmithApi, query: dict[str, Any], fetch: DayFetch
+        self,
+        api: LangSmithApi,
+        query: dict[str, Any],
+        counts: dict[str, dict[str, Any]],
+        fetch: DayFetch,
     ) -> Iterator[dict[str, Any]]:
         log = dg.get_dagster_logger()
         started = time.monotonic()
@@ -153,8 +161,13 @@ class LangSmithResource(RunSourceResource):
                     f"page size {next_size:,} runs (last page {_mb(page.body_bytes)})"
                 )
 
+        def count() -> tuple[int, int]:
+            return api.run_count(counts["runs"]), api.run_count(counts["traces"])
+
         try:
-            yield from stream_runs(api, query, sizer, tally, on_page)
+            yield from with_source_counts(
+                stream_runs(api, query, sizer, tally, on_page), fetch.source, count
+            )
         except LangSmithDataError as error:
             raise PermanentError(f"{error} The partition's previous files are untouched.") from None
         finally:
@@ -166,6 +179,7 @@ class LangSmithResource(RunSourceResource):
             "total": api.ledger.requests,
             "run_pages": api.run_pages,
             "feedback_pages": api.feedback_pages,
+            "count_requests": api.count_requests,
             "retries": api.ledger.retries,
             "waited_seconds": round(api.ledger.waited_seconds, 3),
             "budget": api.ledger.budget,

@@ -4,6 +4,8 @@ For any (project, day, variant) it produces the same realistic runs, in the v2 s
 real fetch writes: trace trees several levels deep of CHAIN/LLM/TOOL/RETRIEVER runs,
 errors, token counts and costs rolled up to the root, feedback records, traces whose
 children start after midnight UTC, unicode, a large payload and a string holding U+0000.
+Asked during a day (today, or `as_of` a moment of a past day) it answers as LangSmith does:
+only the runs started by then, those not ended yet as pending, no feedback given later.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from lse_assets.core.ports import DayFetch
-from resources.langsmith.run_source import RunSourceResource
+from resources.langsmith.run_source import RunSourceResource, with_source_counts
 
 _MODELS = [("gpt-4o-mini", 0.15e-6, 0.6e-6), ("claude-sonnet-4", 3e-6, 15e-6)]
 _QUESTIONS = [
@@ -304,6 +306,10 @@ class SampleLangSmithResource(RunSourceResource):
     late_feedback: bool = Field(
         default=False, description="Add a later feedback record to every returned root."
     )
+    as_of: str | None = Field(
+        default=None,
+        description="Answer as LangSmith would at this UTC moment (ISO 8601; default: now).",
+    )
 
     def fetch_day(self, project: str, day: date) -> DayFetch:
         source: dict[str, Any] = {
@@ -313,23 +319,62 @@ class SampleLangSmithResource(RunSourceResource):
             "tenant_id": SAMPLE_TENANT_ID,
             "fetched_at": _ts(datetime.now(UTC)),
         }
+        if self.as_of:
+            source["as_of"] = self.as_of
         if self.retention != "kept" or self.late_feedback:
             source.update(retention=self.retention, late_feedback=self.late_feedback)
-        return DayFetch(source=source, runs=self._runs(project, day))
+        runs = with_source_counts(
+            self._runs(project, day), source, lambda: self._count(project, day)
+        )
+        return DayFetch(source=source, runs=runs)
 
-    def _runs(self, project: str, day: date) -> Iterator[dict[str, Any]]:
+    def _traces(self, project: str, day: date) -> Iterator[list[dict[str, Any]]]:
+        """The day's traces LangSmith still holds (after `retention`)."""
         builder = _DayBuilder(project, day, self.variant)
+        moment = _parse_iso(self.as_of) if self.as_of else datetime.now(UTC)
         for index, start in enumerate(builder.trace_starts()):
-            trace = _trace(builder, start, index)
-            if self.retention == "all_dropped":
+            trace = _so_far(_trace(builder, start, index), moment)
+            if not trace or self.retention == "all_dropped":  # not started yet, or dropped
                 continue
             if self.retention == "base_dropped" and not any(
                 run["feedback_records"] for run in trace
             ):
                 continue
+            yield trace
+
+    def _runs(self, project: str, day: date) -> Iterator[dict[str, Any]]:
+        for trace in self._traces(project, day):
             if self.late_feedback:
                 _add_late_feedback(trace[0])
             yield from trace
+
+    def _count(self, project: str, day: date) -> tuple[int, int]:
+        """LangSmith's counts, from the twin's own data (a second pass, as the real API
+        counts apart from the query): (runs, traces)."""
+        traces = list(self._traces(project, day))
+        return sum(len(trace) for trace in traces), len(traces)
+
+
+def _so_far(trace: list[dict[str, Any]], moment: datetime) -> list[dict[str, Any]]:
+    """The trace as LangSmith holds it at `moment`: runs not started yet absent, runs not
+    ended yet pending (no end, outputs or latency), feedback not given yet absent."""
+    runs = [run for run in trace if _parse(run["start_time"]) <= moment]
+    for run in runs:
+        if run.get("end_time") and _parse(run["end_time"]) > moment:
+            run.update(end_time=None, status="PENDING", latency_seconds=None)
+            run.update(outputs=None, outputs_preview=None, events=run["events"][:1])
+        given = [r for r in run["feedback_records"] if _parse(r["created_at"]) <= moment]
+        if len(given) < len(run["feedback_records"]):
+            run["feedback_records"] = given
+            run["feedback_stats"] = {
+                k: v for k, v in run["feedback_stats"].items() if any(r["key"] == k for r in given)
+            }
+    return runs
+
+
+def _parse_iso(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _add_late_feedback(root: dict[str, Any]) -> None:

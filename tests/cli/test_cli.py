@@ -227,6 +227,7 @@ def test_unknown_projects_and_days_outside_the_partitions_are_refused_naming_the
 ):
     env = {"LSE_SOURCE": "sample", "LSE_PROJECTS": "proj-a,proj-b", "LSE_START_DATE": "2025-01-01"}
     tomorrow = str(_yesterday() + timedelta(days=2))
+    today = str(_yesterday() + timedelta(days=1))
     cases = [
         ("status", "--project", "nope"),
         ("verify", "--date", "2025-09-13", "--project", "nope"),
@@ -234,14 +235,19 @@ def test_unknown_projects_and_days_outside_the_partitions_are_refused_naming_the
         ("materialize", "--date", tomorrow),
         ("verify", "--from", "2025-09-13", "--to", tomorrow),
         ("restore", "--project", "proj-a", "--date", "2024-12-31"),
+        ("restore", "--project", "proj-a", "--date", today),  # needs a complete day
     ]
     for args in cases:
         result = run_lse(*args, home=tmp_path, **env)
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         if "nope" in args:
             assert "Valid choices: proj-a, proj-b" in result.stderr, result.stderr
+        elif args[0] == "restore":
+            assert f"Valid days: 2025-01-01 (LSE_START_DATE) to {_yesterday()} (yesterday" in (
+                result.stderr
+            )
         else:
-            assert f"Valid days: 2025-01-01 (LSE_START_DATE) to {_yesterday()}" in result.stderr
+            assert f"Valid days: 2025-01-01 (LSE_START_DATE) to {today} (today" in result.stderr
     assert not (tmp_path / "dagster").exists()  # refused before any work
 
 
@@ -282,3 +288,22 @@ def test_a_failed_materialization_says_which_step_failed_and_why(tmp_path):
     assert "[1/1] 2025-09-13|proj-a: FAILED" in result.stdout
     assert "    raw_runs: LANGSMITH_API_KEY is not set" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_materialize_takes_today_as_a_partial_day_and_status_names_it(tmp_path):
+    env = {"LSE_SOURCE": "sample", "LSE_PROJECTS": "proj-a,proj-b", "LSE_START_DATE": "2025-01-01"}
+    for _ in range(2):  # once more if midnight (UTC) passed meanwhile: today changed meaning
+        today = datetime.now(UTC).date()
+        args = ("--date", str(today), "--project", "proj-a")
+        made = run_lse("materialize", *args, home=tmp_path / str(today), **env)
+        shown = run_lse("status", "--days", "1", home=tmp_path / str(today), **env)
+        if datetime.now(UTC).date() == today:
+            break
+
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert f"{today} is today (UTC), a partial day" in made.stdout
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    rows = [line for line in shown.stdout.splitlines() if line.startswith("│")]
+    (archived,) = [row for row in rows if str(today) in row and "proj-a" in row]
+    (waiting,) = [row for row in rows if str(today) in row and "proj-b" in row]
+    assert "today (partial" in archived and "today (not archived yet)" in waiting

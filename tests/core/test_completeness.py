@@ -2,7 +2,7 @@
 
 import json
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
@@ -112,10 +112,27 @@ def test_pending_runs_are_only_a_warning(tmp_path):
     for run in runs[:3]:
         run["end_time"] = None
     runfiles.write_partition(paths, runs, {})
-    report = completeness.inspect_partition(paths)
     assert found(paths) == {"pending_runs": 3}
-    assert report.errors == 0 and not report.passed
-    assert "not final yet" in report.summary()
+    midday = datetime(DAY.year, DAY.month, DAY.day, 12, tzinfo=UTC)
+    # A warning on every day: today's runs are still going, yesterday's late ones finishing;
+    # an older day's may never end in LangSmith. Only the words differ.
+    for now, settling in [
+        (midday, True),
+        (midday + timedelta(days=1, hours=11, minutes=59), True),  # the next day's last minute
+        (midday + timedelta(days=2), False),
+    ]:
+        report = completeness.inspect_partition(paths, now)
+        assert report.errors == 0 and not report.passed and report.settling is settling
+        assert ("not final yet" in report.summary()) is settling
+
+
+def test_a_day_settles_at_the_end_of_the_next_utc_day():
+    assert completeness.settling(DAY, datetime(2025, 9, 13, 0, 0, tzinfo=UTC))
+    assert completeness.settling(DAY, datetime(2025, 9, 14, 23, 59, 59, tzinfo=UTC))
+    assert not completeness.settling(DAY, datetime(2025, 9, 15, 0, 0, tzinfo=UTC))
+    # The UTC day decides, whatever the clock's zone: 2025-09-15 01:00 in +02:00 is the 14th.
+    plus_two = timezone(timedelta(hours=2))
+    assert completeness.settling(DAY, datetime(2025, 9, 15, 1, 0, tzinfo=plus_two))
 
 
 def test_roots_ending_after_the_fetch_window_are_a_warning(tmp_path):
@@ -147,3 +164,56 @@ def test_a_vanished_run_must_be_kept(tmp_path):
 
     report = completeness.inspect_partition(paths)
     assert report.found["vanished_not_kept"].count == 1 and not report.passed
+
+
+@pytest.mark.parametrize(
+    ("day", "settling"),
+    [(date(2025, 9, 15), True), (date(2025, 9, 14), True), (date(2025, 9, 13), False)],
+)
+def test_counts_settle_after_yesterday_utc(day, settling):
+    # 23:30 in New York on the 14th is already the 15th in UTC: yesterday is the 14th.
+    now = datetime(2025, 9, 14, 23, 30, tzinfo=timezone(timedelta(hours=-4)))
+    assert completeness.settling(day, now) is settling
+
+
+def recount(paths: PartitionPaths, **changes) -> None:
+    manifest = runfiles.read_manifest(paths)
+    manifest["source"]["counts"].update(changes)
+    paths.manifest.write_bytes(jsondoc.canonical_bytes(manifest))
+
+
+def test_the_sample_records_counts_equal_to_what_it_returned(paths):
+    report = completeness.inspect_partition(paths)
+    metadata = report.counted.metadata()
+    assert report.passed
+    assert metadata["source_runs"] == metadata["archived_runs"] == report.runs
+    assert metadata["source_traces"] == metadata["archived_traces"] == report.traces
+
+
+def test_langsmith_counting_more_is_an_error_on_a_settled_day_and_a_warning_before(paths):
+    recount(paths, source_traces=runfiles.read_manifest(paths)["counts"]["root_runs"] + 1)
+    settled = completeness.inspect_partition(paths, now=datetime(2025, 9, 20, tzinfo=UTC))
+    settling = completeness.inspect_partition(paths, now=datetime(2025, 9, 14, tzinfo=UTC))
+    assert found(paths) == {"runs_not_fetched": 1}  # a missing trace is at least one run
+    assert settled.errors == 1 and "re-materialize raw_runs" in settled.summary()
+    assert settling.errors == 0 and settling.found["runs_not_fetched_yet"].count == 1
+
+
+def test_langsmith_counting_fewer_is_no_finding(paths):
+    recount(paths, source_runs=3, source_traces=1)
+    report = completeness.inspect_partition(paths)
+    assert report.passed and "fewer than archived: vanished from LangSmith" in report.summary()
+
+
+@pytest.mark.parametrize("record", [None, {"runs": 1}, "damaged", "no number"])
+def test_damaged_or_missing_counts_are_unknown_not_a_finding(paths, record):
+    manifest = runfiles.read_manifest(paths)
+    if record == "no number":
+        manifest["source"]["counts"]["source_runs"] = None
+    elif record is None:
+        del manifest["source"]["counts"]
+    else:
+        manifest["source"]["counts"] = record
+    paths.manifest.write_bytes(jsondoc.canonical_bytes(manifest))
+    report = completeness.inspect_partition(paths)
+    assert report.passed and report.counted.metadata()["source_counts"].startswith("unknown")

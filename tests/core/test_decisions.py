@@ -185,11 +185,13 @@ def test_the_completeness_summary_says_what_and_what_to_do():
     assert report.summary() == (
         "2 missing files, 1 pending runs: re-materialize raw_runs for this partition"
     )
-    warning_only = CompletenessReport()
+    warning_only = CompletenessReport(settling=True)
     warning_only.found["pending_runs"].add("r3")
     assert warning_only.summary() == (
-        "1 pending runs: not final yet: a later re-export will complete it"
+        "1 pending runs: not final yet: a later refresh or re-export will complete it"
     )
+    warning_only.settling = False
+    assert warning_only.summary().startswith("1 pending runs: not ended in LangSmith days later")
 
 
 def test_run_bytes_are_read_in_id_order_or_the_order_asked(tmp_path):

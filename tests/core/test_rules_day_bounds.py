@@ -1,7 +1,8 @@
 """Day bounds, each on both sides: a partition is one UTC day [00:00, next 00:00); the first
-partition is LSE_START_DATE; the last is yesterday (the last complete UTC day); the
-retention alarm watches days from LSE_RETENTION_WARN_DAYS to LSE_RETENTION_DAYS old; the
-schedules pick the day from the tick's UTC time. An off-by-one anywhere fails here."""
+partition is LSE_START_DATE; the last is today (partial), and commands that need a complete
+day stop at yesterday; the retention alarm watches days from LSE_RETENTION_WARN_DAYS to
+LSE_RETENTION_DAYS old; the schedules pick the day from the tick's UTC time. An off-by-one
+anywhere fails here."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -52,10 +53,10 @@ def test_days_between_includes_both_ends():
     assert days_between(date(2025, 9, 2), date(2025, 9, 1)) == []
 
 
-# ---- the partitions: LSE_START_DATE to yesterday ------------------------------------------------
+# ---- the partitions: LSE_START_DATE to today (partial) ---------------------------------------
 
 
-def test_the_first_partition_is_the_start_date_and_the_last_is_yesterday():
+def test_the_first_partition_is_the_start_date_and_the_last_is_today():
     definition = build_partitions(SETTINGS)
     dates = definition.partitions_defs[0].partitions_def  # dimension "date"
     assert definition.partitions_defs[0].name == "date"
@@ -64,18 +65,20 @@ def test_the_first_partition_is_the_start_date_and_the_last_is_yesterday():
         "2025-01-01",
         "2025-01-02",
         "2025-01-03",
+        "2025-01-04",
     ]
     just_before_midnight = datetime(2025, 1, 3, 23, 59, 59, tzinfo=UTC)
     assert dates.get_partition_keys(current_time=just_before_midnight) == [
         "2025-01-01",
         "2025-01-02",
+        "2025-01-03",
     ]
 
 
-def test_last_day_is_yesterday():
-    assert selection.last_day(date(2025, 3, 1)) == date(2025, 2, 28)
-    assert selection.last_day(date(2025, 1, 1)) == date(2024, 12, 31)
-    assert selection.last_day() == datetime.now(UTC).date() - timedelta(days=1)
+def test_last_day_is_today_and_the_last_complete_day_yesterday():
+    assert selection.last_day(date(2025, 3, 1)) == date(2025, 3, 1)
+    assert selection.last_complete_day(date(2025, 3, 1)) == date(2025, 2, 28)
+    assert selection.last_complete_day(date(2025, 1, 1)) == date(2024, 12, 31)
 
 
 @pytest.mark.parametrize(
@@ -84,29 +87,55 @@ def test_last_day_is_yesterday():
         (START - timedelta(days=1), True, "is before LSE_START_DATE"),
         (START, False, None),
         (date(2025, 9, 19), False, None),  # yesterday
-        (date(2025, 9, 20), True, "has not ended yet"),  # today
-        (date(2025, 9, 21), True, "has not ended yet"),
+        (date(2025, 9, 20), False, None),  # today: a partial day
+        (date(2025, 9, 21), True, "has not started yet"),
     ],
 )
-def test_a_command_accepts_exactly_the_days_from_the_start_date_to_yesterday(day, refused, why):
+def test_a_command_accepts_exactly_the_days_from_the_start_date_to_today(day, refused, why):
     refusal = selection.day_refusal(SETTINGS, day, today=date(2025, 9, 20))
     if not refused:
         assert refusal is None
         return
     assert refusal is not None and why in refusal
-    assert "Valid days: 2025-01-01 (LSE_START_DATE) to 2025-09-19" in refusal
+    assert "Valid days: 2025-01-01 (LSE_START_DATE) to 2025-09-20 (today, a partial day)" in (
+        refusal
+    )
+
+
+@pytest.mark.parametrize(
+    ("day", "refused", "why"),
+    [
+        (START - timedelta(days=1), True, "is before LSE_START_DATE"),
+        (START, False, None),
+        (date(2025, 9, 19), False, None),  # yesterday
+        (date(2025, 9, 20), True, "has not ended yet (UTC), and this command needs a complete"),
+        (date(2025, 9, 21), True, "has not started yet"),
+    ],
+)
+def test_a_command_needing_a_complete_day_stops_at_yesterday(day, refused, why):
+    refusal = selection.day_refusal(SETTINGS, day, today=date(2025, 9, 20), complete=True)
+    if not refused:
+        assert refusal is None
+        return
+    assert refusal is not None and why in refusal
+    assert "Valid days: 2025-01-01 (LSE_START_DATE) to 2025-09-19 (yesterday" in refusal
 
 
 def test_a_range_is_checked_at_both_ends(monkeypatch):
     monkeypatch.setattr(selection, "load_settings", lambda: SETTINGS)
-    yesterday = selection.last_day()
+    today = date(2025, 9, 20)  # a fixed clock: the test means the same at midnight UTC
+    monkeypatch.setattr(selection, "last_day", lambda current=None: current or today)
+    yesterday = today - timedelta(days=1)
     days = selection.check_days([START, START + timedelta(days=1)])
     assert days == [START, START + timedelta(days=1)]
-    assert selection.check_days([yesterday]) == [yesterday]
+    assert selection.check_days([yesterday, today]) == [yesterday, today]
     with pytest.raises(click.BadParameter, match="LSE_START_DATE"):
         selection.check_days([START - timedelta(days=1), START])
-    with pytest.raises(click.BadParameter, match="has not ended yet"):
-        selection.check_days([yesterday, yesterday + timedelta(days=1)])
+    with pytest.raises(click.BadParameter, match="has not started yet"):
+        selection.check_days([today, today + timedelta(days=1)])
+    assert selection.check_days([yesterday], complete=True) == [yesterday]
+    with pytest.raises(click.BadParameter, match="needs a complete day"):
+        selection.check_days([yesterday, today], complete=True)
 
 
 def test_from_and_to_are_both_included(monkeypatch):
@@ -168,6 +197,12 @@ def test_days_left_count_to_the_retention_deadline(day, days_left, when):
 # ---- the schedules pick the day from the tick's UTC time ----------------------------------------
 
 
+def _schedule(name: str, settings: Settings):
+    from lse_assets.defs.schedules import build_schedules
+
+    return {schedule.name: schedule for schedule in build_schedules(settings)}[name]
+
+
 @pytest.mark.parametrize(
     ("tick", "day"),
     [
@@ -179,9 +214,7 @@ def test_days_left_count_to_the_retention_deadline(day, days_left, when):
 def test_the_daily_schedule_archives_the_utc_day_before_the_tick(tick, day):
     import dagster as dg
 
-    from lse_assets.defs.schedules import build_schedules
-
-    (daily, _) = build_schedules(SETTINGS)
+    daily = _schedule("daily_archive", SETTINGS)
     requests = daily(dg.build_schedule_context(scheduled_execution_time=tick))
     assert {Partition.from_key(r.partition_key).day for r in requests} == {day}
 
@@ -190,10 +223,8 @@ def test_the_daily_schedule_archives_the_utc_day_before_the_tick(tick, day):
 def test_the_reexport_covers_exactly_its_days_before_yesterday(reexport_days, count):
     import dagster as dg
 
-    from lse_assets.defs.schedules import build_schedules
-
     settings = Settings(projects=["a"], start_date=START, reexport_days=reexport_days)
-    (_, reexport) = build_schedules(settings)
+    reexport = _schedule("recent_days_reexport", settings)
     tick = datetime(2025, 9, 14, 3, tzinfo=UTC)
     requests = reexport(dg.build_schedule_context(scheduled_execution_time=tick))
     days = sorted(Partition.from_key(r.partition_key).day for r in requests)
@@ -203,9 +234,7 @@ def test_the_reexport_covers_exactly_its_days_before_yesterday(reexport_days, co
 def test_the_start_date_itself_is_requested_and_the_day_before_is_not():
     import dagster as dg
 
-    from lse_assets.defs.schedules import build_schedules
-
-    (daily, _) = build_schedules(SETTINGS)
+    daily = _schedule("daily_archive", SETTINGS)
     on_start = daily(
         dg.build_schedule_context(scheduled_execution_time=datetime(2025, 1, 2, 2, tzinfo=UTC))
     )

@@ -22,7 +22,7 @@ from tests.fakes.helpers import check_results, local_resources, materialize
 
 defs = code_location()  # as Dagster loads it: the settings are read now
 
-RUNNING = "RUNNING"
+RUNNING, STOPPED = "RUNNING", "STOPPED"
 
 # ---- the contract --------------------------------------------------------------------
 ASSETS = {  # asset key -> parent asset keys
@@ -48,7 +48,7 @@ CHECKS = {  # (asset, check) -> (blocking, severity of a failure on a damaged pa
     ("parquet_runs", "parquet_matches_files"): (True, "ERROR"),
 }
 PARTITIONS = {  # dimension -> definition (every asset and check shares it)
-    "date": ("daily", "UTC", "2025-01-01", "end_offset=0"),
+    "date": ("daily", "UTC", "2025-01-01", "end_offset=1"),  # the last is today, partial
     "project": ("static", PROJECT_A, PROJECT_B),
 }
 PARTITION_KEY_EXAMPLE = f"2025-09-13|{PROJECT_B}"
@@ -59,6 +59,7 @@ JOBS = {  # job -> (assets it materializes, checks it evaluates)
 SCHEDULES = {  # name -> (job, cron, timezone, default status)
     "daily_archive": ("archive_day", "0 2 * * *", "UTC", RUNNING),
     "recent_days_reexport": ("archive_day", "0 3 * * *", "UTC", RUNNING),
+    "today_refresh": ("archive_day", "17 * * * *", "UTC", STOPPED),  # opt-in: operations.md
 }
 SENSORS = {  # name -> (minimum interval in seconds, default status)
     "check_failure_alerts": (60, RUNNING),

@@ -105,6 +105,10 @@ def test_the_demo_ui_starts_with_automation_stopped_and_assets_in_their_group(de
     assert entry["name"] == LOCATION
     schedules = {s["name"]: s["scheduleState"]["status"] for s in repository["schedules"]}
     sensors = {s["name"]: s["sensorState"]["status"] for s in repository["sensors"]}
-    assert schedules == {"daily_archive": "STOPPED", "recent_days_reexport": "STOPPED"}
+    assert schedules == {
+        "daily_archive": "STOPPED",
+        "recent_days_reexport": "STOPPED",
+        "today_refresh": "STOPPED",
+    }
     assert sensors["retention_alarm"] == "STOPPED"
     assert [group["groupName"] for group in repository["assetGroups"]] == ["langsmith_archive"]

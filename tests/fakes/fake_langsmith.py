@@ -11,6 +11,15 @@ It serves what an exporter needs, with the behaviour that matters (see docs/lang
                                request may ask for another page size); optionally capped
                                below the requested size (`max_page_size`) or ignoring it
     GET  /feedback?run=..      full feedback records of those runs, limit <= 100, offset paging
+    POST /runs/stats           `run_count` (and a few aggregates) of the runs matching the v1
+                               filters the SDK's `Client.get_run_stats` sends: `session`,
+                               `start_time` (lower bound on start), `end_time` (upper bound on
+                               END), `is_root`, `filter` and `trace_filter` (gt/gte/lt/lte on
+                               start_time, alone or and-ed; trace_filter on the root's start);
+                               any other field is refused (400), so a new one cannot pass unseen
+
+A fault can also be silent: `drop_pages` names runs-query answers (1 = the first) whose runs
+are skipped while the cursor moves on, as a server losing a page without an error would.
 
 Faults can be injected per path (a status with headers, or a connection dropped in the middle
 of a response), a per-key rate limit can be simulated, and every request is recorded.
@@ -41,11 +50,37 @@ RUNS_QUERY = "/api/v2/runs/query"
 FEEDBACK = "/feedback"
 SESSIONS = "/sessions"
 INFO = "/info"
+RUN_STATS = "/runs/stats"
+STATS_FIELDS = {"session", "start_time", "end_time", "is_root", "filter", "trace_filter"}
 MAX_FEEDBACK_LIMIT = 100
 
 _TRACE_FILTER = re.compile(
     r'^and\(gte\(start_time, "(?P<min>[^"]+)"\), lt\(start_time, "(?P<max>[^"]+)"\)\)$'
 )
+_START_COMPARISON = re.compile(r'(?P<op>gte|gt|lte|lt)\(start_time, "(?P<at>[^"]+)"\)')
+_COMPARE = {
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+}
+
+
+def start_bounds(text: str) -> list[tuple[str, float]]:
+    """The comparisons of a filter on start_time: `op(start_time, "T")` or and(...) of them."""
+    inner = text[4:-1] if text.startswith("and(") and text.endswith(")") else text
+    parts = [part.strip() for part in re.split(r",\s*(?=(?:gte|gt|lte|lt)\()", inner)]
+    bounds = []
+    for part in parts:
+        match = _START_COMPARISON.fullmatch(part)
+        if not match:
+            raise ValueError(f"fake server cannot parse filter {text!r}")
+        bounds.append((match["op"], parse_ts(match["at"])))
+    return bounds
+
+
+def _within(start: float, bounds: list[tuple[str, float]]) -> bool:
+    return all(_COMPARE[op](start, at) for op, at in bounds)
 
 
 def ts(moment: datetime) -> str:
@@ -100,8 +135,11 @@ class FakeLangSmith:
         rate_limit: tuple[int, float] | None = None,
         max_page_size: int | None = None,
         ignore_page_size: bool = False,
+        drop_pages: set[int] | None = None,
     ) -> None:
         self.version = version
+        self.drop_pages = drop_pages or set()
+        self._pages_served = 0
         # Servers may answer fewer runs than asked (a cap) or disregard the size altogether.
         self.max_page_size = max_page_size
         self.ignore_page_size = ignore_page_size
@@ -141,6 +179,16 @@ class FakeLangSmith:
         self._rows.sort(key=lambda row: (row.start, row.data.get("id", "")))
         self._queries.clear()
 
+    def delete_traces(self, trace_ids: set[str]) -> None:
+        """Remove every run of these traces, as a deletion or LangSmith's retention would."""
+        self._rows = [row for row in self._rows if row.trace_id not in trace_ids]
+        self._by_id = {
+            key: row for key, row in self._by_id.items() if row.trace_id not in trace_ids
+        }
+        for trace_id in trace_ids:
+            self._by_trace.pop(trace_id, None)
+        self._queries.clear()
+
     def add_feedback(self, records: list[dict[str, Any]]) -> None:
         for record in records:
             self._feedback.setdefault(record["run_id"], []).append(record)
@@ -172,6 +220,7 @@ class FakeLangSmith:
         with self._lock:
             self.requests.clear()
             self._seen.clear()
+            self._pages_served = 0
             self._accepted.clear()
 
     def count(self, path: str | None = None) -> int:
@@ -230,6 +279,8 @@ class FakeLangSmith:
             return self._runs_query(body)
         if method == "GET" and path == FEEDBACK:
             return self._feedback_page(query)
+        if method == "POST" and path == RUN_STATS:
+            return self._run_stats(body)
         return 404, {}, _json({"detail": "Not Found"})
 
     def _rate_limited(self, key: str | None) -> float | None:
@@ -272,6 +323,9 @@ class FakeLangSmith:
             page_size = len(rows)
         elif self.max_page_size is not None:
             page_size = min(page_size, self.max_page_size)
+        self._pages_served += 1
+        if self._pages_served in self.drop_pages:
+            offset += page_size  # this page's runs are lost, and nothing says so
         page = rows[offset : offset + page_size]
         more = offset + len(page) < len(rows)
         cursor = (
@@ -323,6 +377,55 @@ class FakeLangSmith:
         rows.sort(key=lambda row: (row.start, row.data.get("id", "")))
         self._queries[key] = rows
         return rows
+
+    def _run_stats(self, body: Any) -> tuple[int, dict[str, str], bytes]:
+        if not isinstance(body, dict) or not body.get("session"):
+            return 422, {}, _json({"detail": "session is required"})
+        unknown = sorted(set(body) - STATS_FIELDS)
+        if unknown:
+            return 400, {}, _json({"detail": f"fake server cannot filter runs by {unknown}"})
+        try:
+            runs_bounds = start_bounds(body["filter"]) if body.get("filter") else []
+            roots_bounds = start_bounds(body["trace_filter"]) if body.get("trace_filter") else None
+        except ValueError as error:
+            return 400, {}, _json({"detail": str(error)})
+        if body.get("start_time"):
+            runs_bounds.append(("gte", parse_ts(body["start_time"])))
+        ended_by = parse_ts(body["end_time"]) if body.get("end_time") else None
+        projects = set(body["session"])
+        rows = []
+        for row in self._rows:
+            if row.project_id not in projects or not _within(row.start, runs_bounds):
+                continue
+            if body.get("is_root") is not None and body["is_root"] != (
+                row.trace_id == row.data.get("id")
+            ):
+                continue
+            if ended_by is not None:
+                end = row.data.get("end_time")
+                if end is None or parse_ts(end) > ended_by:
+                    continue
+            if roots_bounds is not None:
+                root = self._by_id.get(row.trace_id)
+                if root is None or not _within(root.start, roots_bounds):
+                    continue
+            rows.append(row)
+        # A run the query pages serve twice is still one run to the counter.
+        rows = list({row.data.get("id"): row for row in rows}.values())
+        errors = sum(1 for row in rows if row.data.get("error"))
+        return (
+            200,
+            {},
+            _json(
+                {
+                    "run_count": len(rows),
+                    "error_rate": errors / len(rows) if rows else 0.0,
+                    "last_run_start_time": max(
+                        (row.data["start_time"] for row in rows), default=None
+                    ),
+                }
+            ),
+        )
 
     def _feedback_page(self, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
         limit = int((query.get("limit") or ["100"])[0])

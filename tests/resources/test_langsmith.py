@@ -31,7 +31,7 @@ from tests.fakes.fake_langsmith import (
 KEY = "lsv2_pt_0123456789abcdef_secretsecret"
 PROJECT = "support-bot"
 DAY = date(2025, 9, 13)
-FIXED_REQUESTS = 2  # GET /info and GET /sessions, once per fetch
+FIXED_REQUESTS = 4  # GET /info, GET /sessions and two POST /runs/stats (the counts), per fetch
 
 
 @pytest.fixture

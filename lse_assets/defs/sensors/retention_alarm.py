@@ -59,7 +59,7 @@ def build_retention_alarm(
     ) -> dg.SkipReason:
         now = today()
         watched = retention.watched_partitions(settings, now)
-        statuses = partition_statuses(context.instance, assets, checks, watched)
+        statuses = partition_statuses(context.instance, assets, checks, watched, now)
         risks = retention.at_risk(statuses, settings, now)
         announced = set(json.loads(context.cursor or "[]"))
         fresh = [r for r in risks if not retention.announcement_keys([r]) <= announced]
