@@ -209,8 +209,9 @@ def timed(server: FakeProcess, fetch: Callable[[str, float], Any], scale: float)
 # ---- peak memory of a large day -----------------------------------------------------------
 def rss_child(url: str, write: bool, paging: str) -> None:
     """Fetch the whole day (and write it, if `write`); print peak RSS before and after."""
-    from lse_assets.core import jsondoc, runfiles
+    from lse_assets.core import jsondoc, locks, runfiles
 
+    locks.install(locks.FlockBackend())  # one host; the lock is not what is measured
     api = LangSmithResource(api_key=KEY, endpoint=url, **(FIXED_200 if paging == "200" else {}))
     before = peak_kb(reset=True)
     fetch = api.fetch_day(PROJECT, DAY)

@@ -15,7 +15,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from lse_assets.core import locks
 from resources.postgres import embedded as embedded_postgres
+
+# The benchmarks run on one host and measure the file and database work: the host-local
+# lock (production's advisory locks come from lse_assets.definitions.build_resources).
+locks.install(locks.FlockBackend())
 
 CACHE = Path(tempfile.gettempdir()) / "lse-db-bench"  # generated runs, reused across runs
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from lse_assets.core import locks
 from lse_assets.defs.assets import build_assets
 from lse_assets.defs.checks import build_checks
 from lse_assets.defs.jobs import archive_day_job, verify_day_job
@@ -23,7 +24,8 @@ from resources.langsmith.run_source import RunSourceResource
 from resources.langsmith.sample import SampleLangSmithResource
 from resources.notifier import WebhookNotifier
 from resources.object_store.resource import ParquetStoreResource
-from resources.postgres.resource import PostgresResource
+from resources.postgres.advisory_locks import AdvisoryLocks
+from resources.postgres.resource import DATABASE_VARIABLE, PostgresResource
 
 
 def _secret(settings: Settings, name: str, unset: object = None) -> object:
@@ -70,7 +72,21 @@ def notifier(settings: Settings) -> WebhookNotifier:
     return WebhookNotifier(webhook_url=_secret(settings, "LSE_ALERT_WEBHOOK_URL"))
 
 
+def lock_backend(settings: Settings) -> AdvisoryLocks:
+    """The partition and project locks (lse_assets.core.locks): advisory locks on the archive
+    database, which every host of a deployment shares; it connects on the first lock."""
+    variable = _secret(settings, DATABASE_VARIABLE)
+    return AdvisoryLocks(
+        lambda: variable.get_value() if isinstance(variable, dg.EnvVar) else None,
+        settings.embedded_postgres_dir,
+    )
+
+
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    """The resources, and the lock backend installed for this process: every writer gets
+    its resources here (Dagster's processes through build_defs, a run pod included; forget,
+    restore and import-legacy directly), so none writes on another lock."""
+    locks.install(lock_backend(settings))
     return {
         "langsmith": run_source(settings),
         "run_files": RunFilesResource(data_dir=str(settings.run_files_dir)),

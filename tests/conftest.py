@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 import sqlalchemy as sa
 
+from lse_assets.core import locks
 from resources.postgres import embedded as embedded_postgres
 from resources.postgres.resource import PostgresResource
 
@@ -101,6 +102,17 @@ def s3_bucket(
     aws_home.mkdir()
     with s3_emulator.bucket_for_test(monkeypatch, str(aws_home)) as bucket:
         yield bucket
+
+
+@pytest.fixture(autouse=True)
+def _host_local_locks() -> Iterator[None]:
+    """The pure tests lock on one host (locks.FlockBackend); a test that builds the code
+    location's resources (build_defs, build_resources) gets production's advisory locks for
+    its own duration, as every `lse` subprocess does. Put back afterwards."""
+    before = locks.installed()
+    locks.install(locks.FlockBackend())
+    yield
+    locks.install(before)
 
 
 @pytest.fixture(autouse=True)

@@ -64,6 +64,7 @@ def build_archive(paths: PartitionPaths) -> ArchiveInfo:
                 for name in names:
                     archive.writestr(_entry(name), (paths.dir / name).read_bytes())
             durable.fsync_file(tmp)
+            locks.confirm_partition(paths)  # a lost lock must not replace the zip
             os.replace(tmp, paths.zip_path)
             durable.fsync_dir(paths.project_dir)
         finally:

@@ -601,7 +601,10 @@ def swap_in(new_dir: Path, paths: PartitionPaths) -> None:
     """Replace the partition directory by `new_dir` (a sibling), never leaving both mixed.
 
     The caller holds the partition lock and has made `new_dir`'s files durable; the
-    directory is fsynced after the renames so the swap itself survives a power cut."""
+    directory is fsynced after the renames so the swap itself survives a power cut. The
+    lock is confirmed first: a writer whose lock was lost (its database session ended)
+    replaces nothing (locks.LockLostError)."""
+    locks.confirm_partition(paths)
     old = paths.new_old_dir()
     if paths.dir.exists():
         paths.dir.rename(old)

@@ -103,6 +103,7 @@ def add(
         tmp = target.with_name(f".{FILE}.{os.getpid()}.tmp")
         try:
             durable.write_file(tmp, jsondoc.canonical_bytes(document))
+            locks.confirm_project(project_dir)  # a lost lock must not replace the list
             os.replace(tmp, target)
             durable.fsync_dir(project_dir)
         finally:
