@@ -1,0 +1,30 @@
+"""Small rules of the domain that mutation testing found unpinned (issue 18): a copy that is
+not there compares as absent (no digest of nothing), and a member that cannot be read is
+named whether it was given by name or by its ZipInfo."""
+
+import zipfile
+
+import pytest
+
+from lse_assets.core import remote_copy, zipsafe
+
+
+def test_a_missing_local_copy_has_no_digest_and_no_size(tmp_path):
+    comparison = remote_copy.compare(tmp_path / "gone.zip", "abc", 3)
+    assert (comparison.local_md5, comparison.local_bytes) == (None, None)
+    assert not comparison.identical
+
+
+def test_an_unreadable_member_given_by_its_zipinfo_is_named(tmp_path):
+    path = tmp_path / "a.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("runs/r1.json", b"{}" * 1000)
+    raw = bytearray(path.read_bytes())
+    info = zipfile.ZipFile(path).getinfo("runs/r1.json")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    raw[start : start + 8] = b"\xff" * 8  # the deflated data, damaged
+    path.write_bytes(bytes(raw))
+    with zipfile.ZipFile(path) as archive:
+        member = archive.getinfo("runs/r1.json")
+        with pytest.raises(zipsafe.UnsafeZipError, match=r"a\.zip: member runs/r1\.json cannot"):
+            zipsafe.read_member(archive, member, "a.zip")

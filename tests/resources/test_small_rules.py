@@ -1,0 +1,67 @@
+"""Small rules of the resources that mutation testing found unpinned (issue 18): the server's
+retry hint obeyed both ways, a refresh error retried only when Google says so, the size
+wording at its boundary, the short form of a Drive error, a run's digest independent of
+key order."""
+
+from types import SimpleNamespace
+
+import google.auth.exceptions
+import httplib2
+import langsmith
+import pytest
+from googleapiclient.errors import HttpError
+
+from resources.drive.errors import _short
+from resources.drive.errors import is_transient as drive_transient
+from resources.langsmith.paging import content_digest
+from resources.langsmith.resource import _mb
+from resources.langsmith.retry import is_transient
+
+
+def _status_error(status: int, hint: str | None) -> langsmith.APIStatusError:
+    headers = {"x-should-retry": hint} if hint is not None else {}
+    response = SimpleNamespace(status_code=status, headers=headers, request=None)
+    return langsmith.APIStatusError("status", response=response, body=None)
+
+
+@pytest.mark.parametrize(
+    ("status", "hint", "transient"),
+    [
+        (400, "true", True),  # the server's word wins over the status
+        (503, "false", False),
+        (503, None, True),
+        (404, None, False),
+    ],
+)
+def test_the_servers_retry_hint_is_obeyed_both_ways(status, hint, transient):
+    assert is_transient(_status_error(status, hint)) is transient
+
+
+def test_a_drive_refresh_error_is_retried_only_when_google_says_it_may_be():
+    assert drive_transient(google.auth.exceptions.RefreshError("busy", retryable=True))
+    assert not drive_transient(google.auth.exceptions.RefreshError("revoked"))
+
+
+def test_sizes_read_in_megabytes_from_one_megabyte():
+    assert _mb(1_000_000) == "1.0 MB"
+    assert _mb(999_999) == "1,000 KB"
+    assert _mb(12_345_678) == "12.3 MB"
+
+
+def _http_error(status: int, body: bytes) -> HttpError:
+    return HttpError(httplib2.Response({"status": status}), body)
+
+
+def test_a_drive_error_in_short_names_its_status_and_reasons():
+    errors = b'{"error": {"errors": [{"reason": "rateLimitExceeded"}, {"reason": "quota"}]}}'
+    assert _short(_http_error(403, errors)) == "HTTP 403 rateLimitExceeded,quota"
+    assert _short(_http_error(500, b"{}")) == "HTTP 500"
+    assert _short(TimeoutError()) == "TimeoutError"
+    assert _short(None) == "unknown error"
+
+
+def test_a_runs_digest_does_not_depend_on_key_order():
+    assert content_digest({"id": "a", "name": "x"}) == content_digest({"name": "x", "id": "a"})
+    assert content_digest({"id": "a", "name": "x"}) != content_digest({"id": "a", "name": "y"})
+    big = {"id": "a", "n": 2**70}  # beyond orjson: the canonical form, still order-free
+    assert content_digest(big) == content_digest({"n": 2**70, "id": "a"})
