@@ -28,3 +28,20 @@ def test_an_unreadable_member_given_by_its_zipinfo_is_named(tmp_path):
         member = archive.getinfo("runs/r1.json")
         with pytest.raises(zipsafe.UnsafeZipError, match=r"a\.zip: member runs/r1\.json cannot"):
             zipsafe.read_member(archive, member, "a.zip")
+
+
+@pytest.mark.parametrize(("option", "what"), [("run_ids", "run id"), ("trace_ids", "trace id")])
+def test_forget_names_which_id_is_not_a_uuid(tmp_path, option, what):
+    from lse_assets.core.forget import forget
+    from lse_assets.core.runfiles import PartitionPaths
+
+    ids = {"run_ids": [], "trace_ids": [], option: ["not-a-uuid"]}
+    with pytest.raises(ValueError, match=rf"^{what} 'not-a-uuid' is not a UUID$"):
+        forget(
+            "proj-a",
+            **ids,
+            paths_for=lambda day: PartitionPaths(tmp_path, "proj-a", day),
+            store=None,
+            parquet=None,
+            rows=None,
+        )
