@@ -83,3 +83,28 @@ def test_an_unreachable_database_is_named_with_the_servers_first_line_scrubbed()
     )
     silent = str(_unreachable(sa.exc.OperationalError("SELECT 1", {}, Exception("")), url))
     assert ": no reason given. Start that server" in silent
+
+
+def test_who_talks_to_drive_is_named_by_the_kind_of_credentials(tmp_path):
+    from resources.drive.client import DriveIdentity, load_credentials
+    from tests.fakes.fake_drive_auth import authorized_user_file, service_account_file
+
+    drive = SimpleNamespace(url="http://127.0.0.1:9/")  # only the token address is read
+    key = service_account_file(tmp_path, drive)
+    _, identity = load_credentials(key, "drive.file", None)
+    assert identity == DriveIdentity(
+        "service_account", "lse@proj.iam.gserviceaccount.com", "drive.file"
+    )
+    _, identity = load_credentials(key, "drive", "someone@example.com")
+    assert identity == DriveIdentity("impersonated_user", "someone@example.com", "drive")
+    token = authorized_user_file(tmp_path, drive)
+    _, identity = load_credentials(token, "drive.file", None)
+    assert identity == DriveIdentity("oauth_user", str(token), "drive.file")
+
+
+def test_a_drive_root_url_ends_in_exactly_one_slash():
+    from resources.drive.client import discovery_document
+
+    assert discovery_document("http://127.0.0.1:9//")["rootUrl"] == "http://127.0.0.1:9/"
+    assert discovery_document("http://127.0.0.1:9")["rootUrl"] == "http://127.0.0.1:9/"
+    assert discovery_document(None)["rootUrl"] == "https://www.googleapis.com/"
