@@ -45,3 +45,12 @@ def test_forget_names_which_id_is_not_a_uuid(tmp_path, option, what):
             parquet=None,
             rows=None,
         )
+
+
+def test_a_tick_out_of_time_before_any_message_says_it_alerted_none():
+    from lse_assets.core.alerting import AlertCursor, TickOutcome, tick_summary
+
+    outcome = TickOutcome(AlertCursor(), failures_waiting=[1, 2], out_of_time=True)
+    assert tick_summary(outcome, webhook=True, budget_seconds=40.0) == (
+        "alerted none; 2 failed checks waiting for the next tick (this tick's 40 s budget is used)"
+    )

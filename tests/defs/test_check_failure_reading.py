@@ -67,3 +67,29 @@ def test_a_failures_partition_is_the_records_else_its_evaluations():
         "ERROR",
         "r",
     )
+
+
+def test_a_planned_check_holds_the_cursor_only_while_its_run_goes():
+    from dagster._core.storage.asset_check_execution_record import (
+        AssetCheckExecutionRecordStatus,
+    )
+
+    from lse_assets.defs.sensors.check_failures import _candidates
+
+    runs = {
+        "going": SimpleNamespace(dagster_run=SimpleNamespace(is_finished=False)),
+        "over": SimpleNamespace(dagster_run=SimpleNamespace(is_finished=True)),
+    }
+    instance = SimpleNamespace(get_run_record_by_id=runs.get)
+    planned = AssetCheckExecutionRecordStatus.PLANNED
+    records = [
+        SimpleNamespace(id=i, status=planned, run_id=run_id)
+        for i, run_id in enumerate(["going", "over", "deleted", ""], start=1)
+    ]
+    candidates = _candidates(instance, records, include_warnings=False, announce_since=None)
+    assert [(c.record_id, c.in_progress, c.failure) for c in candidates] == [
+        (1, True, None),
+        (2, False, None),
+        (3, False, None),  # its run was deleted: nothing can still be going
+        (4, False, None),
+    ]
