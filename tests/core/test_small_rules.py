@@ -54,3 +54,21 @@ def test_a_tick_out_of_time_before_any_message_says_it_alerted_none():
     assert tick_summary(outcome, webhook=True, budget_seconds=40.0) == (
         "alerted none; 2 failed checks waiting for the next tick (this tick's 40 s budget is used)"
     )
+
+
+def test_runs_langsmith_stopped_returning_are_counted_as_vanished_not_archived(tmp_path):
+    from datetime import date
+
+    from lse_assets.core import completeness, runfiles
+    from lse_assets.core.runfiles import PartitionPaths
+    from resources.langsmith.sample import SampleLangSmithResource
+
+    day = date(2025, 9, 13)
+    paths = PartitionPaths(tmp_path, "p", day)
+    runs = list(SampleLangSmithResource().fetch_day("p", day).runs)
+    runfiles.write_partition(paths, iter(runs), {})
+    runfiles.write_partition(paths, iter(runs[:6]), {})  # the rest vanished, kept on file
+    counted = completeness.inspect_partition(paths).counted
+    assert (counted.archived_runs, counted.vanished_runs) == (6, len(runs) - 6)
+    roots = {run["id"] for run in runs[:6] if run["id"] == run["trace_id"]}
+    assert counted.archived_traces == len(roots)
