@@ -108,3 +108,17 @@ def test_a_drive_root_url_ends_in_exactly_one_slash():
     assert discovery_document("http://127.0.0.1:9//")["rootUrl"] == "http://127.0.0.1:9/"
     assert discovery_document("http://127.0.0.1:9")["rootUrl"] == "http://127.0.0.1:9/"
     assert discovery_document(None)["rootUrl"] == "https://www.googleapis.com/"
+
+
+def test_a_webhook_that_refuses_the_connection_is_named_by_the_cause():
+    import socket
+
+    from resources.notifier import WebhookNotifier
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    notifier = WebhookNotifier(webhook_url=f"http://127.0.0.1:{port}/T0/B1/x9", attempts=1)
+    # The cause's own class, not urllib's wrapper (URLError) around it.
+    with pytest.raises(Exception, match=r"unavailable: ConnectionRefusedError: "):
+        notifier.send({"text": "x"})
