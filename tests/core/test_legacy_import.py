@@ -85,3 +85,25 @@ def test_the_same_runs_again_are_rewritten_and_other_runs_are_kept_unless_forced
     forced = import_legacy(source, paths_for, force=True)
     assert set(forced.days) == set(DAYS) and not forced.kept
     assert runfiles.read_manifest(changed)["files"][run_id] != "0" * 64
+
+
+def test_a_zip_damaged_after_it_was_read_is_named_by_its_label(tmp_path):
+    import zipfile
+
+    from lse_assets.core import zipsafe
+    from lse_assets.core.legacy.formats import LegacyRuns
+
+    _source_dir, zips = _source(tmp_path)
+    path = zips[DAYS[0]]
+    runs = LegacyRuns()
+    runs.add_zip(path, label="old/proja_2025-09-13.zip")
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+    raw = bytearray(path.read_bytes())
+    for member in members:  # every member's deflated data, damaged since
+        start = member.header_offset + 30 + len(member.filename) + len(member.extra)
+        raw[start : start + 8] = b"\xff" * 8
+    path.write_bytes(bytes(raw))
+    with pytest.raises(zipsafe.UnsafeZipError, match=r"^old/proja_2025-09-13\.zip: member "):
+        for day in runs.days():
+            list(runs.runs_for(day))
