@@ -72,3 +72,14 @@ def test_runs_langsmith_stopped_returning_are_counted_as_vanished_not_archived(t
     assert (counted.archived_runs, counted.vanished_runs) == (6, len(runs) - 6)
     roots = {run["id"] for run in runs[:6] if run["id"] == run["trace_id"]}
     assert counted.archived_traces == len(roots)
+
+
+@pytest.mark.parametrize(("syncfs", "falls_back"), [(0, False), (-1, True), (None, True)])
+def test_a_failed_or_missing_syncfs_falls_back_to_sync(tmp_path, monkeypatch, syncfs, falls_back):
+    from lse_assets.core import durable
+
+    synced = []
+    monkeypatch.setattr(durable, "_syncfs", None if syncfs is None else lambda fd: syncfs)
+    monkeypatch.setattr(durable.os, "sync", lambda: synced.append(True))
+    durable.sync_filesystem(tmp_path)
+    assert synced == ([True] if falls_back else [])
