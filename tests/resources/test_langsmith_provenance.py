@@ -29,3 +29,23 @@ def test_a_fetch_records_when_and_how_it_fetched():
     assert source["paging"]["max_page_size"] == 7
     assert source["project_id"] == project_id
     assert "project_ids" not in source["query"]
+
+
+def test_the_days_counts_are_recorded_after_the_last_run_with_when():
+    from resources.langsmith.run_source import with_source_counts
+
+    runs = [{"id": "a", "trace_id": "a"}, {"id": "b", "trace_id": "a"}]
+    source: dict = {}
+    before = datetime.now(UTC)
+    stream = with_source_counts(iter(runs), source, lambda: (3, 1))
+    assert list(stream) == runs
+    after = datetime.now(UTC)
+    counts = source["counts"]
+    counted = datetime.strptime(counts.pop("counted_at"), "%Y-%m-%dT%H:%M:%S.%fZ")
+    assert before <= counted.replace(tzinfo=UTC) <= after
+    assert counts == {
+        "source_runs": 3,
+        "source_traces": 1,
+        "returned_runs": 2,
+        "returned_traces": 1,
+    }
