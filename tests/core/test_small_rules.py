@@ -83,3 +83,34 @@ def test_a_failed_or_missing_syncfs_falls_back_to_sync(tmp_path, monkeypatch, sy
     monkeypatch.setattr(durable.os, "sync", lambda: synced.append(True))
     durable.sync_filesystem(tmp_path)
     assert synced == ([True] if falls_back else [])
+
+
+def test_the_parquet_findings_carry_the_names_operations_md_gives_them():
+    from lse_assets.core.parquet_verify import ParquetReport
+
+    report = ParquetReport()
+    assert list(report.kinds()) == [
+        "missing_in_parquet",
+        "missing_in_files",
+        "differing",
+        "unreadable",
+        "wrong_schema",
+        "missing_file",
+    ]
+    assert report.kinds()["unreadable"] is report.unreadable
+
+
+def test_a_run_file_that_is_not_json_is_named_when_children_are_indexed(tmp_path):
+    from datetime import date
+
+    from lse_assets.core import bulk_export, runfiles
+    from lse_assets.core.runfiles import PartitionPaths
+
+    paths = PartitionPaths(tmp_path, "p", date(2025, 9, 13))
+    run_id = "11111111-1111-4111-8111-111111111111"
+    runfiles.write_partition(paths, iter([{"id": run_id, "trace_id": run_id}]), {})
+    (paths.runs_dir / f"{run_id}.json").write_bytes(b"{not json")
+    with pytest.raises(
+        bulk_export.BulkExportError, match=f"^run file {run_id}.json is not readable"
+    ):
+        bulk_export.child_index(paths, [run_id])
