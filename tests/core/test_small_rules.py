@@ -114,3 +114,22 @@ def test_a_run_file_that_is_not_json_is_named_when_children_are_indexed(tmp_path
         bulk_export.BulkExportError, match=f"^run file {run_id}.json is not readable"
     ):
         bulk_export.child_index(paths, [run_id])
+
+
+def test_every_stray_beside_a_readable_manifest_is_counted(tmp_path):
+    from datetime import date
+
+    from lse_assets.core import runfiles
+    from lse_assets.core.runfiles import PartitionPaths
+    from resources.langsmith.sample import SampleLangSmithResource
+
+    paths = PartitionPaths(tmp_path, "p", date(2025, 9, 13))
+    runs = list(SampleLangSmithResource().fetch_day("p", paths.day).runs)
+    runfiles.write_partition(paths, iter(runs), {})
+    for name in ("stray.json", "notes.txt", "also-stray.json"):
+        (paths.runs_dir / name).write_bytes(b"{}")
+    stats = runfiles.write_partition(paths, iter(runs), {})
+    assert stats.strays_dropped == 3  # each left out, and said so
+    assert sorted(p.name for p in paths.runs_dir.iterdir()) == sorted(
+        f"{run['id']}.json" for run in runs
+    )
