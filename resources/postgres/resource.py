@@ -90,7 +90,8 @@ def unreachable(
 ) -> DatabaseUnreachableError:
     """One line naming the variable, the server's own reason (host and port, never the
     password) and the fix; `needed_for` says what waited on it (e.g. the partition locks)."""
-    said = (str(getattr(error, "orig", None) or error).strip().splitlines() or ["no reason"])[0]
+    cause = getattr(error, "orig", None) or error  # SQLAlchemy wraps the driver's error
+    said = (str(cause).strip().splitlines() or ["no reason given"])[0]
     return DatabaseUnreachableError(
         f"cannot connect to the database of {DATABASE_VARIABLE}{needed_for}: "
         f"{redaction.scrub(said, [url])}. Start that server, or fix {DATABASE_VARIABLE} "

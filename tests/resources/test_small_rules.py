@@ -70,18 +70,18 @@ def test_a_runs_digest_does_not_depend_on_key_order():
 def test_an_unreachable_database_is_named_with_the_servers_first_line_scrubbed():
     import sqlalchemy as sa
 
-    from resources.postgres.resource import _unreachable
+    from resources.postgres.resource import unreachable
 
     url = "postgresql://lse:s3cret@db.example:5432/lse"
     said = sa.exc.OperationalError("SELECT 1", {}, Exception(f"refused for {url}\ndetail"))
-    message = str(_unreachable(said, url))
+    message = str(unreachable(said, url))
     assert message.startswith("cannot connect to the database of LSE_DATABASE_URL: refused for ")
     assert "s3cret" not in message and "detail" not in message
     assert message.endswith(
         ". Start that server, or fix LSE_DATABASE_URL "
         "(unset, the embedded database under LSE_HOME is used)"
     )
-    silent = str(_unreachable(sa.exc.OperationalError("SELECT 1", {}, Exception("")), url))
+    silent = str(unreachable(sa.exc.OperationalError("SELECT 1", {}, Exception("")), url))
     assert ": no reason given. Start that server" in silent
 
 
