@@ -253,7 +253,7 @@ class FakeDrive:
 
     def hold(self, kind: str, parties: int = 2) -> None:
         """The first `parties` listings of `kind` ('folders' or 'files') wait for each other."""
-        self._holds[kind] = threading.Barrier(parties, timeout=10)
+        self._holds[kind] = threading.Barrier(parties, timeout=30)
 
     # inspection
     def children(self, parent: str, *, trashed: bool = False) -> list[FakeFile]:
