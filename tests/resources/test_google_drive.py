@@ -385,7 +385,10 @@ def test_two_racing_runs_end_with_one_folder_and_one_file(tmp_path, fake, root, 
 
     assert errors == []
     (folder,) = project_folders(fake, root, PROJECT)
-    assert len([f for f in fake.children(root, trashed=True) if f.name == PROJECT]) == 1
+    # When both runs created the folder, the duplicate went to the trash; when the threads
+    # happened not to overlap (a slow start, seen in about one full run of four), there is
+    # no duplicate. Either way exactly one folder is left, and at most one in the trash.
+    assert len([f for f in fake.children(root, trashed=True) if f.name == PROJECT]) <= 1
     (kept,) = fake.children(folder.id)
     assert {result.file.file_id for result in results} == {kept.id}
     assert kept.content == local.read_bytes()
