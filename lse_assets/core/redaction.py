@@ -8,19 +8,26 @@ a path or query that bears a secret (a Slack webhook's token is its path; a toke
 password in a query string). `parts` of a secret are those: the user-info, the user, the
 password and its pieces (also percent-decoded), the whole path, each path segment, the
 whole query, each query value, the fragment. Anything of at least MIN_PART characters among
-them is replaced by REDACTED wherever it occurs. The scheme, the host and the port are not
-secret and stay visible: "connection to 10.0.0.5:5432 refused" is what an operator needs.
+them is replaced by REDACTED: a part of WORD_PART characters or more wherever it occurs, a
+shorter one only where it stands alone, not inside a longer word of letters and digits (a
+short part inside a word is a route word far more often than a secret: a webhook at
+`/hook` must leave the word "webhook" of "the alert webhook failed" alone).
+The scheme, the host and the port are not secret and stay visible: "connection to
+10.0.0.5:5432 refused" is what an operator needs.
 The shape of a secret URL is a setting's rule: lse_assets.settings checks it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from urllib.parse import unquote
 
 REDACTED = "[redacted]"
 MIN_PART = 4
+WORD_PART = 8
+_ALNUM = "0-9A-Za-z"
 
 
 class RedactedError(RuntimeError):
@@ -56,8 +63,19 @@ def parts(secret: str | None) -> list[str]:
 def scrub(text: str, secrets: Iterable[str | None]) -> str:
     for secret in secrets:
         for part in parts(secret):
-            text = text.replace(part, REDACTED)
+            if len(part) >= WORD_PART:
+                text = text.replace(part, REDACTED)
+            else:
+                text = re.sub(_standing_alone(part), REDACTED, text)
     return text
+
+
+def _standing_alone(part: str) -> str:
+    """`part` where no letter or digit continues it on either side (a `\\b` that also
+    holds for a part beginning or ending with a symbol, such as `p@ss`)."""
+    before = f"(?<![{_ALNUM}])" if re.match(f"[{_ALNUM}]", part[0]) else ""
+    after = f"(?![{_ALNUM}])" if re.match(f"[{_ALNUM}]", part[-1]) else ""
+    return before + re.escape(part) + after
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:

@@ -67,3 +67,33 @@ def test_a_driver_message_keeps_host_and_port():
 
     assert redaction.scrub(said, [url]) == said
     assert not redaction.leaks(RuntimeError(said), [url])
+
+
+def test_a_short_path_segment_is_hidden_where_it_stands_alone_not_inside_a_word():
+    url = "http://127.0.0.1:1/hook"
+    said = f"the alert webhook failed: cannot reach {url}; hook refused; hooks and hooked stay"
+
+    assert redaction.scrub(said, [url]) == (
+        "the alert webhook failed: cannot reach http://127.0.0.1:1/[redacted]; "
+        "[redacted] refused; hooks and hooked stay"
+    )
+
+
+def test_a_short_part_is_hidden_beside_letters_on_a_side_where_it_has_a_symbol():
+    # The query value "-k3y" begins with a symbol: a letter before it does not make it
+    # part of a longer word; a digit after its last character does.
+    url = "https://alerts.example.com/hook?sig=-k3y"
+
+    scrubbed = redaction.scrub("sig x-k3y, sig -k3y5", [url])
+
+    assert scrubbed == "sig x[redacted], sig -k3y5"
+
+
+def test_a_long_part_is_hidden_even_inside_a_longer_word():
+    url = "https://hooks.slack.com/services/T0001/B0001/XsEcReTtOkEn42"
+    quoted = "GET https%3A%2F%2Fhooks.slack.com%2Fservices%2FT0001%2FB0001%2FXsEcReTtOkEn42x"
+
+    scrubbed = redaction.scrub(quoted, [url])
+
+    assert "XsEcReTtOkEn42" not in scrubbed
+    assert scrubbed.endswith("%2F[redacted]x")
