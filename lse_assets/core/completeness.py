@@ -241,9 +241,11 @@ def _moment(text: Any) -> datetime | None:
     if not isinstance(text, str):
         return None
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
+        moment = datetime.fromisoformat(text)  # Python 3.11 reads "Z" and a space separator
     except ValueError:
         return None
+    # LangSmith's v1 answers naive UTC times; an offset is converted, never dropped.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def inspect_partition(paths: PartitionPaths, now: datetime | None = None) -> CompletenessReport:

@@ -8,6 +8,7 @@ from lse_assets.core.alerting import (
     CheckFailure,
     run_tick,
     slack_message,
+    tick_summary,
 )
 
 
@@ -91,3 +92,19 @@ def test_the_message_is_slack_shaped_and_names_what_failed(run_url):
     assert fields[0] == {"type": "mrkdwn", "text": "*differing*\n2"}  # nonzero counts first
     assert "`r1`, `r2`" in message["blocks"][2]["text"]["text"]
     assert ("<http://ui:3000/runs/run-1|Open the run>" in str(message)) is bool(run_url)
+
+
+def test_a_tick_cut_short_by_an_outage_says_what_it_sent_what_waits_and_why():
+    outbox = Outbox()
+    records = [Candidate(n, failure=failure(f"c{n}")) for n in (1, 2, 3)]
+
+    def flaky(item: CheckFailure) -> None:
+        outbox(item)
+        outbox.down = True  # the webhook dies right after the first message
+
+    outcome = run_tick(AlertCursor(), records, flaky)
+
+    assert tick_summary(outcome, webhook=True, budget_seconds=40.0) == (
+        "alerted 1 failed check (webhook); 2 failed checks waiting for the next tick: "
+        "alert webhook unavailable: HTTP 503"
+    )

@@ -314,3 +314,39 @@ def test_wrong_links_in_the_manifest_are_caught_by_the_check_which_reads_the_fil
     assert sorted(report.differing.sample) == sorted(
         [f"{root['id']}: child_run_ids", f"{child['id']}: child_run_ids"]
     )
+
+
+def test_an_integer_beyond_64_bits_is_compact_json_text_like_every_other_value():
+    # orjson refuses such an integer, so the standard encoder writes that value: the text
+    # must still be the compact form every other row has.
+    export = bulk_export.Export(PROJECT, DAY, TENANT_ID, PROJECT_ID, "f.parquet", "digest")
+    run = {"id": "r1", "inputs": {"huge": 2**70, "list": [1, 2]}, "outputs": {"list": [1, 2]}}
+
+    row = bulk_export.row_of(run, export, [])
+
+    assert row["inputs"] == '{"huge":1180591620717411303424,"list":[1,2]}'
+    assert row["outputs"] == '{"list":[1,2]}'
+
+
+@pytest.mark.parametrize(
+    ("flag", "parents", "is_root"),
+    [(None, [], True), (None, ["p1"], False), (False, [], False), (True, ["p1"], True)],
+)
+def test_langsmiths_own_root_flag_wins_over_the_parent_links(flag, parents, is_root):
+    export = bulk_export.Export(PROJECT, DAY, TENANT_ID, PROJECT_ID, "f.parquet", "digest")
+    run = {"id": "r1", "parent_run_ids": parents} | ({} if flag is None else {"is_root": flag})
+
+    assert bulk_export.row_of(run, export, [])["is_root"] is is_root
+
+
+def test_a_run_file_that_is_not_json_is_named_in_the_unreadable_finding(tmp_path):
+    paths = _partition(tmp_path, _root_and_children())
+    data, export = _write(paths)
+    victim = sorted(paths.runs_dir.glob("*.json"))[1]
+    victim.write_bytes(b"{not json")
+
+    report = parquet_verify.compare(paths, export, _table(data).to_batches())
+
+    assert not report.consistent
+    (finding,) = report.unreadable.sample
+    assert finding.startswith(f"files: run file {victim.name} is not readable JSON: ")

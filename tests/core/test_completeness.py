@@ -217,3 +217,41 @@ def test_damaged_or_missing_counts_are_unknown_not_a_finding(paths, record):
     paths.manifest.write_bytes(jsondoc.canonical_bytes(manifest))
     report = completeness.inspect_partition(paths)
     assert report.passed and report.counted.metadata()["source_counts"].startswith("unknown")
+
+
+def test_a_run_file_renamed_away_from_its_json_name_is_not_the_runs_file(paths):
+    # A stray copy left by a tool ("<id>.orig") is not the run's file, however well its
+    # content and checksum fit: the run's own file is missing.
+    victim = sorted(paths.runs_dir.iterdir())[3]
+    victim.rename(victim.with_suffix(".orig"))
+
+    report = completeness.inspect_partition(paths)
+
+    assert found(paths) == {"unlisted_files": 1, "misnamed_files": 1, "missing_files": 1}
+    assert report.found["missing_files"].sample == [victim.name]
+    assert report.found["misnamed_files"].sample == [victim.with_suffix(".orig").name]
+
+
+@pytest.mark.parametrize(
+    "end_time",
+    [
+        "2025-09-14 00:30:00",
+        "2025-09-14T00:30:00Z",
+        "2025-09-14T00:30:00.5+00:00",
+        "2025-09-14T01:30:00+01:00",
+    ],
+)
+def test_a_roots_end_is_read_in_every_iso_form_langsmith_writes(tmp_path, end_time):
+    # v1 answers naive UTC with a space, v2 a "Z" or an offset (converted, not dropped):
+    # each ends after a 2025-09-14T00:00Z window and before a 00:31Z one.
+    runs = list(SampleLangSmithResource().fetch_day("proj", DAY).runs)
+    root = next(r for r in runs if r["is_root"])
+    root["end_time"] = end_time
+
+    def late_roots(window_end: str) -> list[str]:
+        paths = PartitionPaths(tmp_path / window_end, "proj", DAY)
+        runfiles.write_partition(paths, runs, {"query": {"max_start_time": window_end}})
+        return completeness.inspect_partition(paths).found["roots_ending_after_window"].sample
+
+    assert root["id"] in late_roots("2025-09-14T00:00:00Z")
+    assert root["id"] not in late_roots("2025-09-14T00:31:00Z")

@@ -68,7 +68,9 @@ def test_wrong_day_pending_and_v1_parents_are_named(tmp_path):
 
 def test_end_times_with_z_or_a_space_are_read_as_moments():
     assert completeness._moment("2025-09-13T23:00:00Z").isoformat() == "2025-09-13T23:00:00+00:00"
-    assert completeness._moment("2025-09-13 23:00:00").isoformat() == "2025-09-13T23:00:00"
+    # A naive time is UTC (LangSmith's v1), an offset converted to UTC.
+    assert completeness._moment("2025-09-13 23:00:00").isoformat() == "2025-09-13T23:00:00+00:00"
+    assert completeness._moment("2025-09-14T01:00+02:00").isoformat() == "2025-09-13T23:00:00+00:00"
     assert completeness._moment("soon") is None and completeness._moment(None) is None
 
 

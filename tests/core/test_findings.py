@@ -23,3 +23,9 @@ def test_findings_written_as_metadata_read_back_the_same():
     assert counts == {"differing": 2, "unreadable": 0, "files": 7}
     assert samples == {"differing": ["a", "b"]}
     assert is_sample_key(sample_key("x")) and not is_sample_key("x")
+
+
+def test_only_sample_keys_are_read_back_as_samples():
+    # A check's metadata holds other lists (stale copies removed, tags): not findings.
+    counts, samples = from_metadata({"stale_removed": ["a/b.parquet"], "differing_sample": ["r"]})
+    assert samples == {"differing": ["r"]} and counts == {}

@@ -38,6 +38,12 @@ def test_run_files_that_no_longer_match_their_manifest_are_refused(published):
     before = store.footer(first.export.relative_path)
     victim = sorted(paths.runs_dir.glob("*.json"))[0]
     victim.write_bytes(victim.read_bytes().replace(b'"', b"'", 2))  # changed, still there
-    with pytest.raises(PermanentError, match="do not match their manifest"):
+    with pytest.raises(PermanentError) as refused:
         parquet_publish.publish(paths, store)
+    # The whole sentence: what is wrong, what to run and why it helps, what was kept.
+    assert str(refused.value) == (
+        f"the run files of {PROJECT_A!r} {DAY} do not match their manifest (missing, extra "
+        "or changed files): materialize raw_runs for this partition first, it repairs them "
+        "from the zip or the archive store; the Parquet file was left as it was"
+    )
     assert store.footer(first.export.relative_path) == before

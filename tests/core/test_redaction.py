@@ -97,3 +97,33 @@ def test_a_long_part_is_hidden_even_inside_a_longer_word():
 
     assert "XsEcReTtOkEn42" not in scrubbed
     assert scrubbed.endswith("%2F[redacted]x")
+
+
+def test_a_url_in_the_query_does_not_hide_the_webhooks_own_path():
+    url = "https://hooks.example.com/services/T1/B1/XsEcReTtOkEn42?next=https://example.org/a"
+
+    scrubbed = redaction.scrub("POST to .../XsEcReTtOkEn42 failed", [url])
+
+    assert scrubbed == "POST to .../[redacted] failed"
+
+
+def test_a_password_with_an_at_and_a_colon_keeps_a_host_without_port_visible():
+    url = "postgresql://lse:ab12@cd:34ef@db.internal.example/lse"
+
+    scrubbed = redaction.scrub(f"cannot reach {url}", [url])
+
+    assert scrubbed == "cannot reach postgresql://[redacted]@db.internal.example/lse"
+
+
+def test_a_secret_in_the_fragment_is_hidden_on_its_own():
+    url = "https://alerts.example.com/hook#FrAgMeNtSeCrEt"
+
+    assert redaction.scrub("token FrAgMeNtSeCrEt refused", [url]) == "token [redacted] refused"
+
+
+def test_a_quoted_path_is_hidden_whole_whatever_its_last_character():
+    url = "https://hooks.slack.com/services/T0001/B0001/tOkEnEnDsInX"
+
+    scrubbed = redaction.scrub("POST /services/T0001/B0001/tOkEnEnDsInX failed", [url])
+
+    assert scrubbed == "POST /[redacted] failed"

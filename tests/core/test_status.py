@@ -66,3 +66,9 @@ def test_a_check_that_raised_or_still_runs_is_said_so_as_the_ui_resolves_it():
     assert _status({**DONE, "parquet_runs": "IN_PROGRESS"}).copy_state("parquet_runs") == (
         "in progress"
     )
+
+
+def test_a_partition_key_reads_back_as_its_project_and_day():
+    partition = Partition.from_key("2025-09-13|support|bot")  # a project name may hold "|"
+    assert (partition.project, partition.day) == ("support|bot", date(2025, 9, 13))
+    assert Partition.from_key(partition.label) == partition
