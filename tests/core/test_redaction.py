@@ -127,3 +127,26 @@ def test_a_quoted_path_is_hidden_whole_whatever_its_last_character():
     scrubbed = redaction.scrub("POST /services/T0001/B0001/tOkEnEnDsInX failed", [url])
 
     assert scrubbed == "POST /[redacted] failed"
+
+
+def test_a_secret_in_the_context_of_an_error_is_caught_too():
+    # `raise` inside `except` without `from`: the secret sits in __context__, which a
+    # traceback prints ("During handling of the above exception...").
+    url = "postgresql://lse:s3cr3tW0rd@10.1.2.3:5432/lse"
+
+    with pytest.raises(redaction.RedactedError) as raised, redaction.scrubbed("connecting", url):
+        try:
+            raise OSError("password s3cr3tW0rd refused")
+        except OSError:
+            raise RuntimeError("connection failed")  # noqa: B904 - the case under test
+
+    assert str(raised.value) == "connecting failed: RuntimeError: connection failed"
+    assert raised.value.__suppress_context__ and raised.value.__cause__ is None
+
+
+def test_an_error_chain_that_loops_is_read_once():
+    first, second = ValueError("a"), ValueError("b s3cr3tW0rd")
+    first.__context__, second.__context__ = second, first
+
+    assert redaction.leaks(first, ["postgresql://lse:s3cr3tW0rd@h/lse"])
+    assert not redaction.leaks(first, ["postgresql://lse:0therPa55@h/lse"])
