@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import time
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -232,6 +233,16 @@ def test_a_run_file_renamed_away_from_its_json_name_is_not_the_runs_file(paths):
     assert report.found["misnamed_files"].sample == [victim.with_suffix(".orig").name]
 
 
+@pytest.fixture
+def away_from_utc(monkeypatch):
+    """The machine's local zone far from UTC: a time must never be read as local."""
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
 @pytest.mark.parametrize(
     "end_time",
     [
@@ -241,7 +252,7 @@ def test_a_run_file_renamed_away_from_its_json_name_is_not_the_runs_file(paths):
         "2025-09-14T01:30:00+01:00",
     ],
 )
-def test_a_roots_end_is_read_in_every_iso_form_langsmith_writes(tmp_path, end_time):
+def test_a_roots_end_is_read_in_every_iso_form_langsmith_writes(tmp_path, end_time, away_from_utc):
     # v1 answers naive UTC with a space, v2 a "Z" or an offset (converted, not dropped):
     # each ends after a 2025-09-14T00:00Z window and before a 00:31Z one.
     runs = list(SampleLangSmithResource().fetch_day("proj", DAY).runs)
