@@ -89,3 +89,14 @@ def test_a_failed_zip_build_leaves_no_temporary_file(tmp_path, monkeypatch):
         DAY.isoformat(),
         paths.zip_name,
     ]
+
+
+def test_the_first_lock_on_a_data_folder_not_made_yet_makes_its_lock_folder(tmp_path):
+    """A fresh archive folder: the first writer's lock creates `<data dir>/.locks/` (and
+    the folders above it) instead of failing before anything is written."""
+    paths = PartitionPaths(tmp_path / "new" / "data", "p", DAY)
+
+    with locks.partition_lock(paths, timeout=1):
+        lock_file = locks.FlockBackend().path(locks.partition_name(paths))
+        assert lock_file.parent == paths.data_dir / locks.LOCKS_DIR
+        assert lock_file.read_text().startswith(locks.holder_tag() + " since ")
