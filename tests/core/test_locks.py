@@ -100,3 +100,9 @@ def test_the_first_lock_on_a_data_folder_not_made_yet_makes_its_lock_folder(tmp_
         lock_file = locks.FlockBackend().path(locks.partition_name(paths))
         assert lock_file.parent == paths.data_dir / locks.LOCKS_DIR
         assert lock_file.read_text().startswith(locks.holder_tag() + " since ")
+
+
+def test_a_lock_nobody_wrote_is_held_by_another_process_on_this_host(tmp_path):
+    """The waiting message when the holder's tag cannot be read (no lock file yet)."""
+    name = locks.partition_name(PartitionPaths(tmp_path, "p", DAY))
+    assert locks.FlockBackend().holder(name) == "another process on this host"
