@@ -216,3 +216,15 @@ def test_damaged_disk_without_a_local_zip_takes_runs_from_the_stores_copy(tmp_pa
 
     assert {p.stem for p in paths.runs_dir.iterdir()} == {run["id"] for run in runs}
     assert stats.recovered_from_archive == len(runs) - 5
+
+
+def test_the_manifest_counts_runs_with_feedback_and_their_records(tmp_path):
+    paths = PartitionPaths(tmp_path, "p", DAY)
+    runs = _runs(0)
+    with_feedback = [run for run in runs if run.get("feedback_records")]
+
+    runfiles.write_partition(paths, iter(runs), {})
+
+    counts = json.loads(paths.manifest.read_bytes())["counts"]
+    assert counts["runs_with_feedback"] == len(with_feedback) > 0
+    assert counts["feedback_records"] == sum(len(r["feedback_records"]) for r in with_feedback)
