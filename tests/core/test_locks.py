@@ -106,3 +106,17 @@ def test_a_lock_nobody_wrote_is_held_by_another_process_on_this_host(tmp_path):
     """The waiting message when the holder's tag cannot be read (no lock file yet)."""
     name = locks.partition_name(PartitionPaths(tmp_path, "p", DAY))
     assert locks.FlockBackend().holder(name) == "another process on this host"
+
+
+def test_a_waiter_says_who_holds_the_lock_only_after_waiting_a_while(tmp_path, monkeypatch):
+    """No line for a short wait; then, every REPORT_SECONDS, the holder's tag and start."""
+    paths = PartitionPaths(tmp_path, "p", DAY)
+    name = locks.partition_name(paths)
+    with locks.partition_lock(paths, timeout=1):  # held: a second descriptor must wait
+        quiet: list[str] = []
+        assert locks.FlockBackend().acquire(name, 0.3, quiet.append) is None
+        monkeypatch.setattr(locks, "REPORT_SECONDS", 0.1)
+        told: list[str] = []
+        assert locks.FlockBackend().acquire(name, 0.35, told.append) is None
+    assert quiet == []
+    assert told and told[0].startswith(f"'{locks.holder_tag()} since ")
