@@ -196,8 +196,24 @@ def test_predecessor_zips_convert_back_to_the_runs_of_each_root_day(tmp_path):
     assert report.duplicates_dropped == 1 and report.derived["dotted_order"] > 0
     assert set(report.shapes) == set(legacy.SHAPES)
     assert report.summaries[0]["results"]["successful_saves"] > 0
+    # The old wrapper had no feedback records: counted so the report says what is missing.
+    wrapped = sum(1 for run_id in converted if shapes[run_id] == "wrapped")
+    assert report.runs_without_feedback_records == wrapped > 0
     # The 13th's zip holds late children of the 12th's traces: placed when they carry a
     # dotted order, unplaced (their parents are in the 12th's zip, not read) otherwise.
     assert runs.days()[date(2025, 9, 12)] > 0
     assert runs.unplaced()
     assert all(origin.startswith("proja_2025-09-13.zip:") for origin in runs.unplaced())
+
+
+def test_an_unreadable_summary_is_reported_as_such_and_the_runs_still_read(tmp_path):
+    path = tmp_path / "old.zip"
+    run = {"id": ROOT, "trace_id": ROOT, "dotted_order": f"20250913T080000000000Z{ROOT}"}
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("_summary.json", b'{"results": {"total_tr')  # truncated
+        archive.writestr(f"{ROOT}.json", json.dumps({**run, "start_time": "2025-09-13 08:00:00"}))
+    runs = LegacyRuns()
+    runs.add_zip(path)
+
+    assert [r["id"] for r in runs.runs_for(date(2025, 9, 13))] == [ROOT]
+    assert runs.report(date(2025, 9, 13)).summaries == [{"unreadable": True}]

@@ -4,6 +4,7 @@ runs is simply rewritten (issue 18: the CLI tests held these, out of mutation te
 sight)."""
 
 import json
+import zipfile
 from datetime import date
 
 import pytest
@@ -107,3 +108,15 @@ def test_a_zip_damaged_after_it_was_read_is_named_by_its_label(tmp_path):
     with pytest.raises(zipsafe.UnsafeZipError, match=r"^old/proja_2025-09-13\.zip: member "):
         for day in runs.days():
             list(runs.runs_for(day))
+
+
+def test_a_bad_zip_in_a_folder_is_named_by_its_path_under_the_folder(tmp_path):
+    """Two folders of the old tool can hold zips of the same name: the path tells which."""
+    source = tmp_path / "old"
+    (source / "archives").mkdir(parents=True)
+    with zipfile.ZipFile(source / "archives" / "proja_2025-09-13.zip", "w") as archive:
+        archive.writestr("notes.txt", b"not a run")
+
+    with pytest.raises(ValueError, match=r"^archives/proja_2025-09-13\.zip:notes\.txt: not a JSON"):
+        import_legacy(source, _paths_for(tmp_path))
+    assert not (tmp_path / "data").exists()

@@ -89,3 +89,36 @@ def test_a_failed_zip_build_leaves_no_temporary_file(tmp_path, monkeypatch):
         DAY.isoformat(),
         paths.zip_name,
     ]
+
+
+def test_the_first_lock_on_a_data_folder_not_made_yet_makes_its_lock_folder(tmp_path):
+    """A fresh archive folder: the first writer's lock creates `<data dir>/.locks/` (and
+    the folders above it) instead of failing before anything is written."""
+    paths = PartitionPaths(tmp_path / "new" / "data", "p", DAY)
+
+    with locks.partition_lock(paths, timeout=1):
+        lock_file = locks.FlockBackend().path(locks.partition_name(paths))
+        assert lock_file.parent == paths.data_dir / locks.LOCKS_DIR
+        assert lock_file.read_text().startswith(locks.holder_tag() + " since ")
+
+
+def test_a_lock_nobody_wrote_is_held_by_another_process_on_this_host(tmp_path):
+    """The waiting message when the holder's tag cannot be read (no lock file yet)."""
+    name = locks.partition_name(PartitionPaths(tmp_path, "p", DAY))
+    assert locks.FlockBackend().holder(name) == "another process on this host"
+
+
+def test_a_waiter_says_who_holds_the_lock_only_after_waiting_a_while(tmp_path, monkeypatch):
+    """No line for a short wait; then, every REPORT_SECONDS, the holder's tag and start."""
+    paths = PartitionPaths(tmp_path, "p", DAY)
+    name = locks.partition_name(paths)
+    with locks.partition_lock(paths, timeout=1):  # held: a second descriptor must wait
+        quiet: list[str] = []
+        assert locks.FlockBackend().acquire(name, 0.3, quiet.append) is None
+        monkeypatch.setattr(locks, "REPORT_SECONDS", 0.2)
+        monkeypatch.setattr(locks.FlockBackend, "POLL_SECONDS", 0.01)
+        told: list[str] = []
+        assert locks.FlockBackend().acquire(name, 0.5, told.append) is None
+    assert quiet == []
+    assert 1 <= len(told) <= 2  # one line per REPORT_SECONDS, however often it polls
+    assert told[0].startswith(f"'{locks.holder_tag()} since ")

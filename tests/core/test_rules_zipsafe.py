@@ -79,12 +79,16 @@ def test_each_hostile_zip_breaks_exactly_the_rule_it_is_named_for(tmp_path, kind
     path = hostile_zip(kind, tmp_path / "x.zip", {"manifest.json": b"{}"})
     with pytest.raises(zipsafe.UnsafeZipError, match="refused unread") as raised:
         zipsafe.open_checked(path)
-    expected = {
-        "member_too_large": "more than the 256.0 MiB a run file may hold",
-        "ratio": "more than 100:1",
-        "total": "in all",
+    expected, why = {
+        "member_too_large": (
+            "more than the 256.0 MiB a run file may hold",
+            "; the archive is refused unread (it is damaged or not an archive of runs)",
+        ),
+        "ratio": ("more than 100:1", "; the archive is refused unread as a possible zip bomb"),
+        "total": ("in all", "; the archive is refused unread as a possible zip bomb"),
     }[kind]
-    assert expected in str(raised.value)
+    assert str(raised.value).startswith("x.zip: ") and expected in str(raised.value)
+    assert str(raised.value).endswith(why)  # the one line says what it suspects
     assert path.stat().st_size < 2 * MIB
 
 

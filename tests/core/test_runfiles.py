@@ -194,3 +194,37 @@ def test_duplicate_run_ids_are_refused(tmp_path):
     runs = _runs()
     with pytest.raises(ValueError, match="returned twice"):
         runfiles.write_partition(PartitionPaths(tmp_path, "p", DAY), iter([*runs, runs[0]]), {})
+
+
+def test_damaged_disk_without_a_local_zip_takes_runs_from_the_stores_copy(tmp_path):
+    """previous_zips_from: the local zip first, then the archive store's copy (md5-checked)."""
+    from lse_assets.core import archive
+    from resources.drive.local_folder import LocalFolderDriveResource
+
+    paths = PartitionPaths(tmp_path / "data", "p", DAY)
+    runs = _runs(0)
+    runfiles.write_partition(paths, iter(runs), {})
+    store = LocalFolderDriveResource(folder=str(tmp_path / "drive"))
+    store.upsert("p", archive.build_archive(paths).path)
+    paths.zip_path.unlink()
+    paths.run_file(runs[-1]["id"]).unlink()
+    paths.manifest.unlink()
+
+    stats = runfiles.write_partition(
+        paths, iter(runs[:5]), {}, previous_zips=runfiles.previous_zips_from(paths, store)
+    )
+
+    assert {p.stem for p in paths.runs_dir.iterdir()} == {run["id"] for run in runs}
+    assert stats.recovered_from_archive == len(runs) - 5
+
+
+def test_the_manifest_counts_runs_with_feedback_and_their_records(tmp_path):
+    paths = PartitionPaths(tmp_path, "p", DAY)
+    runs = _runs(0)
+    with_feedback = [run for run in runs if run.get("feedback_records")]
+
+    runfiles.write_partition(paths, iter(runs), {})
+
+    counts = json.loads(paths.manifest.read_bytes())["counts"]
+    assert counts["runs_with_feedback"] == len(with_feedback) > 0
+    assert counts["feedback_records"] == sum(len(r["feedback_records"]) for r in with_feedback)

@@ -85,6 +85,39 @@ def test_a_failed_or_missing_syncfs_falls_back_to_sync(tmp_path, monkeypatch, sy
     assert synced == ([True] if falls_back else [])
 
 
+def test_syncfs_is_asked_for_the_file_system_of_the_partition_not_another(tmp_path, monkeypatch):
+    """syncfs flushes the file system its descriptor is on: it must be the staged folder's."""
+    import os
+
+    from lse_assets.core import durable
+
+    asked = []
+
+    def syncfs(fd):
+        asked.append(os.fstat(fd).st_ino if isinstance(fd, int) else fd)
+        return 0
+
+    monkeypatch.setattr(durable, "_syncfs", syncfs)
+    durable.sync_filesystem(tmp_path)
+    assert asked == [os.stat(tmp_path).st_ino]
+
+
+def test_a_file_written_to_replace_another_is_fsynced_unless_told_otherwise(tmp_path, monkeypatch):
+    """forgotten.json and the manifest are written with the default: on disk before they
+    replace the old copy (durable.py's rule)."""
+    import os
+
+    from lse_assets.core import durable
+
+    synced = []
+    real_fsync = durable.os.fsync
+    monkeypatch.setattr(
+        durable.os, "fsync", lambda fd: (synced.append(os.fstat(fd).st_ino), real_fsync(fd))
+    )
+    durable.write_file(tmp_path / "forgotten.json.tmp", b"{}")
+    assert synced == [os.stat(tmp_path / "forgotten.json.tmp").st_ino]
+
+
 def test_the_parquet_findings_carry_the_names_operations_md_gives_them():
     from lse_assets.core.parquet_verify import ParquetReport
 

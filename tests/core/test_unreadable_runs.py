@@ -75,6 +75,34 @@ def test_an_unreadable_archived_run_on_disk_fails_the_merge_naming_it(poisoned):
     assert "nested deeper" in message and "nothing was changed" in message
     assert f"run.py lse forget --project 'p' --run-id {victim}" in message
     assert "lse restore --force" in message
+    assert " more" not in message  # one run: nothing left unnamed
+    assert _snapshot(paths.data_dir) == before
+
+
+def test_many_unreadable_runs_are_named_three_at_a_time_and_the_rest_counted(poisoned):
+    """The one-line message stays short: three runs named (and three `--run-id`s in the
+    forget command), the others counted; still nothing changed."""
+    paths, runs, _ = poisoned
+    victims = sorted(run["id"] for run in runs if run["id"] != run["trace_id"])[:5]
+    manifest = json.loads(paths.manifest.read_bytes())
+    for victim in victims:
+        paths.run_file(victim).write_bytes(_poison(victim))
+        manifest["files"][victim] = hashlib.sha256(_poison(victim)).hexdigest()
+    paths.manifest.write_bytes(jsondoc.canonical_bytes(manifest))
+    unreadable = sorted(set(victims) | {poisoned[2]})
+    before = _snapshot(paths.data_dir)
+
+    with pytest.raises(runfiles.UnreadableArchiveError) as caught:
+        runfiles.write_partition(paths, iter(r for r in runs if r["id"] not in unreadable), {})
+
+    message = str(caught.value)
+    assert message.startswith(f"{len(unreadable)} archived run file(s) of 'p' 2025-09-13 ")
+    assert [run_id for run_id in unreadable if str(paths.run_file(run_id)) in message] == (
+        unreadable[:3]
+    )
+    assert f"; and {len(unreadable) - 3} more; nothing was changed" in message
+    shown = " ".join(f"--run-id {run_id}" for run_id in unreadable[:3])
+    assert f"forget --project 'p' {shown}`" in message
     assert _snapshot(paths.data_dir) == before
 
 
@@ -150,3 +178,42 @@ def test_the_merge_opens_an_earlier_zip_with_the_caps_of_a_zip_from_elsewhere(tm
     paths.manifest.write_bytes(paths.manifest.read_bytes()[:20])
     taken = runfiles.write_partition(paths, iter(returned), {}, previous_zips=lambda _: [good])
     assert taken.recovered_from_archive == 1 and paths.run_file(victim).exists()
+
+
+@pytest.fixture
+def unvouched(tmp_path):
+    """A partition whose manifest is damaged, no zip, and one run file (a trace's root)
+    truncated: the surviving files are all the evidence there is."""
+    paths = PartitionPaths(tmp_path, "p", DAY)
+    runs = _runs()
+    runfiles.write_partition(paths, iter(runs), {})  # no zip built
+    paths.manifest.write_bytes(paths.manifest.read_bytes()[:20])
+    root = next(run["id"] for run in runs if run["id"] == run["trace_id"])
+    paths.run_file(root).write_bytes(paths.run_file(root).read_bytes()[:30])
+    returned = [run for run in runs if run["trace_id"] != root]  # its trace vanished
+    return paths, returned, root
+
+
+def test_without_a_manifest_a_file_that_does_not_parse_fails_the_merge_naming_it(unvouched):
+    paths, returned, root = unvouched
+    before = _snapshot(paths.data_dir)
+
+    with pytest.raises(runfiles.UnreadableArchiveError) as caught:
+        runfiles.write_partition(paths, iter(returned), {})
+
+    message = str(caught.value)
+    assert f"{paths.run_file(root)}: " in message and "not readable JSON" in message
+    assert f"--run-id {root}" in message
+    assert _snapshot(paths.data_dir) == before
+
+
+def test_without_a_manifest_an_unreadable_file_of_a_forgotten_trace_is_a_counted_stray(
+    unvouched,
+):
+    paths, returned, root = unvouched
+    tombstones.add(paths.project_dir, "p", [], [root], "2025-10-01T00:00:00Z")
+
+    stats = runfiles.write_partition(paths, iter(returned), {})
+
+    assert stats.strays_dropped == 1 and not paths.run_file(root).exists()
+    assert set(runfiles.run_ids_on_disk(paths)) == {run["id"] for run in returned}

@@ -56,3 +56,11 @@ def test_files_the_fast_path_cannot_prove_are_compared_as_values():
     assert report.differing.sample == ["c"]
     assert report.files == report.rows == 3
     assert report.traces_missing_in_db.count == report.traces_missing_in_files.count == 0
+
+
+def test_a_partition_without_files_reports_every_row_missing_in_files():
+    rows = [_run("a", "t1"), _run("b", "t1")]
+    report = verify.compare(iter([]), map(_row, rows))
+    assert (report.files, report.rows) == (0, 2)
+    assert report.missing_in_files.sample == ["a", "b"]
+    assert report.traces_missing_in_files.sample == ["t1"]
