@@ -217,7 +217,8 @@ def read_manifest(paths: PartitionPaths) -> dict[str, Any]:
 
 def recover(paths: PartitionPaths) -> int:
     """Undo a swap that a crash interrupted, and clear every abandoned temporary of the
-    partition (PartitionPaths.temporaries); return how many were found.
+    partition (PartitionPaths.temporaries); return how many are gone. One the file system
+    refuses to remove stays, is not counted, and is tried again by the next writer.
 
     Call it only while holding the partition's lock (locks.partition_lock): every writer
     holds it, so anything left beside the partition then belongs to a writer that died."""
@@ -229,7 +230,7 @@ def recover(paths: PartitionPaths) -> int:
             shutil.rmtree(leftover, ignore_errors=True)
         else:
             leftover.unlink(missing_ok=True)
-    return len(leftovers)
+    return sum(not leftover.exists() for leftover in leftovers)
 
 
 class UnreadableRunError(ValueError):

@@ -178,6 +178,29 @@ def test_interrupted_swap_is_recovered(tmp_path):
     assert paths.manifest.exists()
 
 
+def test_recover_counts_only_the_leftovers_it_removed(tmp_path, monkeypatch):
+    """`leftovers_cleared` claims no more than was cleared: a staging folder the file system
+    refuses to remove stays, uncounted, for the next writer; the stray zip part is gone."""
+    paths = PartitionPaths(tmp_path, "p", DAY)
+    paths.project_dir.mkdir(parents=True)
+    staging = paths.project_dir / f".{DAY}.tmp-dead"
+    (staging / "runs").mkdir(parents=True)
+    zip_part = paths.new_zip_tmp()
+    zip_part.write_bytes(b"half a zip")
+
+    def refusing_rmtree(path, ignore_errors=False):  # what a read-only mount does
+        if not ignore_errors:
+            raise PermissionError(f"cannot remove {path}")
+
+    monkeypatch.setattr(runfiles.shutil, "rmtree", refusing_rmtree)
+    assert runfiles.recover(paths) == 1
+    assert staging.exists() and not zip_part.exists()
+
+    monkeypatch.undo()
+    assert runfiles.recover(paths) == 1
+    assert paths.temporaries() == []
+
+
 @pytest.mark.parametrize(
     ("run", "message"),
     [
