@@ -1,8 +1,9 @@
 """Small rules of the resources that mutation testing found unpinned (issue 18): the server's
 retry hint obeyed both ways, a refresh error retried only when Google says so, the size
 wording at its boundary, the short form of a Drive error, a run's digest independent of
-key order."""
+key order, LSE_DATA_DIR's `~` and relative paths made absolute once."""
 
+from datetime import date
 from types import SimpleNamespace
 
 import google.auth.exceptions
@@ -11,6 +12,7 @@ import langsmith
 import pytest
 from googleapiclient.errors import HttpError
 
+from resources.data_dir import RunFilesResource
 from resources.drive.errors import _short
 from resources.drive.errors import is_transient as drive_transient
 from resources.langsmith.paging import content_digest
@@ -122,3 +124,17 @@ def test_a_webhook_that_refuses_the_connection_is_named_by_the_cause():
     # The cause's own class, not urllib's wrapper (URLError) around it.
     with pytest.raises(Exception, match=r"unavailable: ConnectionRefusedError: "):
         notifier.send({"text": "x"})
+
+
+@pytest.mark.parametrize("configured", ["~/archive", "./archive", "archive/../archive"])
+def test_the_data_dir_is_made_absolute_so_a_later_chdir_cannot_move_the_archive(
+    configured, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    paths = RunFilesResource(data_dir=configured).paths("Team B/x", date(2025, 9, 13))
+
+    monkeypatch.chdir("/")
+    assert paths.data_dir == (tmp_path / "archive").resolve() and paths.data_dir.is_absolute()
+    assert (paths.project, paths.day) == ("Team B/x", date(2025, 9, 13))
+    assert paths.dir == paths.data_dir / paths.slug / "2025-09-13"
