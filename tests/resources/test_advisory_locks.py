@@ -18,7 +18,12 @@ import pytest
 from lse_assets.core import locks, runfiles
 from lse_assets.core.runfiles import PartitionPaths
 from resources.langsmith.sample import SampleLangSmithResource
-from resources.postgres.advisory_locks import AdvisoryLocks, advisory_key, conninfo
+from resources.postgres.advisory_locks import (
+    CLIENT_KEEPALIVES,
+    AdvisoryLocks,
+    advisory_key,
+    conninfo,
+)
 
 DAY = date(2025, 9, 13)
 _fork = multiprocessing.get_context("fork")
@@ -190,3 +195,15 @@ def test_every_session_of_the_lock_code_says_what_it_is_for(advisory, tmp_path, 
 )
 def test_libpq_gets_the_url_without_the_driver_name(url, libpq, tmp_path):
     assert conninfo(url, tmp_path / "unused") == libpq
+
+
+def test_a_lock_session_asks_for_keepalives_so_a_vanished_host_frees_its_locks(advisory):
+    # The client side (libpq) and the server side (a lock wait checks its client): what
+    # test_vanished_host proves end to end where network namespaces are allowed.
+    with advisory.connect("a test") as connection:
+        given = connection.info.get_parameters()
+        check = connection.execute("SHOW client_connection_check_interval").fetchone()[0]
+    assert {name: given.get(name) for name in CLIENT_KEEPALIVES} == {
+        name: str(value) for name, value in CLIENT_KEEPALIVES.items()
+    }
+    assert check == "2s"

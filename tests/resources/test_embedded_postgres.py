@@ -71,3 +71,17 @@ def test_a_holders_list_that_cannot_be_read_is_left_to_pgserver(tmp_path):
     embedded._forget_dead_holders(data_dir)  # no error: pgserver's own list, its own call
     assert (data_dir / embedded.HOLDERS).read_text() == "not json"
     embedded._forget_dead_holders(tmp_path / "nowhere")  # no list yet: nothing to drop
+
+
+def test_a_holder_of_another_user_counts_as_alive(tmp_path, monkeypatch):
+    # Signalling another account's process is refused (EPERM): it exists, so its hold on
+    # a shared server is kept. (Tests run as root, where no signal is refused: a stub.)
+    def refused(pid, signal):
+        raise PermissionError(1, "Operation not permitted")
+
+    data_dir = tmp_path / "postgres"
+    data_dir.mkdir()
+    (data_dir / embedded.HOLDERS).write_text(json.dumps([4242]))
+    monkeypatch.setattr(embedded.os, "kill", refused)
+    embedded._forget_dead_holders(data_dir)
+    assert _holders(data_dir) == [4242]
