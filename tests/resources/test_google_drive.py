@@ -494,3 +494,34 @@ def test_a_drive_slower_than_the_timeout_is_given_up_on_not_waited_for(
         drive.upsert(PROJECT, zip_file(tmp_path, 1000))
     assert time.monotonic() - started < 3
     assert len(fake.requests("/drive/v3/files")) == 2
+
+
+def test_a_session_drive_keeps_forgetting_is_restarted_three_times_then_given_up(
+    tmp_path, fake, root, user_token
+):
+    local = zip_file(tmp_path, 2 * MIB)
+    fake.fail("PUT", "/upload/", 404, "notFound", times=4)
+    drive = drive_resource(
+        fake, user_token, root, chunk_size_bytes=MIB, resumable_threshold_bytes=MIB
+    )
+    with pytest.raises(PermanentError, match="not found during the upload of"):
+        drive.upsert(PROJECT, local)
+    starts = [r for r in fake.requests("/upload/", "POST") if r.query["uploadType"] == "resumable"]
+    assert len(starts) == 4  # the first session and three restarts
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "skip", "what"),
+    [
+        ("GET", "/drive/v3/files", 2, "finding 'proj-a_2025-09-13.zip'"),
+        ("POST", "/upload/", 0, "the upload of proj-a_2025-09-13.zip"),
+    ],
+)
+def test_a_step_that_keeps_failing_is_named_in_the_error(
+    tmp_path, fake, root, user_token, method, path, skip, what
+):
+    fake.add(PROJECT, root)  # the project folder exists: root, folder, then the file
+    fake.fail(method, path, 503, times=100, skip=skip)
+    drive = drive_resource(fake, user_token, root, max_attempts=2)
+    with pytest.raises(DriveUnavailableError, match=f"Google Drive: {what} still failed after 2"):
+        drive.upsert(PROJECT, zip_file(tmp_path, 1000))

@@ -3,6 +3,8 @@ retry hint obeyed both ways, a refresh error retried only when Google says so, t
 wording at its boundary, the short form of a Drive error, a run's digest independent of
 key order, LSE_DATA_DIR's `~` and relative paths made absolute once."""
 
+import json
+import logging
 from datetime import date
 from types import SimpleNamespace
 
@@ -12,9 +14,13 @@ import langsmith
 import pytest
 from googleapiclient.errors import HttpError
 
+from lse_assets.core.errors import PermanentError
 from resources.data_dir import RunFilesResource
-from resources.drive.errors import _short
+from resources.drive.client import DriveIdentity
+from resources.drive.errors import Backoff, ErrorContext, _short
 from resources.drive.errors import is_transient as drive_transient
+from resources.drive.local_folder import LocalFolderDriveResource
+from resources.drive.resource import GoogleDriveResource
 from resources.langsmith.paging import content_digest
 from resources.langsmith.resource import _mb
 from resources.langsmith.retry import is_transient
@@ -138,3 +144,94 @@ def test_the_data_dir_is_made_absolute_so_a_later_chdir_cannot_move_the_archive(
     assert paths.data_dir == (tmp_path / "archive").resolve() and paths.data_dir.is_absolute()
     assert (paths.project, paths.day) == ("Team B/x", date(2025, 9, 13))
     assert paths.dir == paths.data_dir / paths.slug / "2025-09-13"
+
+
+def _drive_refusal(status: int, reason: str) -> HttpError:
+    body = json.dumps({"error": {"errors": [{"reason": reason}]}}).encode()
+    return HttpError(httplib2.Response({"status": status}), body)
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "identity", "says"),
+    [
+        (
+            403,
+            "storageQuotaExceeded",
+            DriveIdentity("service_account", "sa@p.iam.gserviceaccount.com", "drive"),
+            "(2) set LSE_DRIVE_SUBJECT to a user of your Workspace domain to impersonate "
+            "(domain-wide delegation);",
+        ),
+        (
+            401,
+            "authError",
+            DriveIdentity("impersonated_user", "al@example.com", "drive"),
+            "Google Drive rejected the credentials of user al@example.com (impersonated by a "
+            "service account) (401) during uploading x: the key or token is invalid, expired "
+            "or revoked; create a new one",
+        ),
+        (
+            403,
+            "insufficientFilePermissions",
+            DriveIdentity("oauth_user", "/k.json", "drive"),
+            "Share the folder F1 with the OAuth user of /k.json as Editor (Content manager on "
+            "a shared drive).",
+        ),
+    ],
+)
+def test_drive_refusals_say_what_to_do_word_for_word(status, reason, identity, says):
+    error = ErrorContext(identity, "F1").translate(_drive_refusal(status, reason), "uploading x", 3)
+    assert says in str(error), str(error)
+
+
+def test_an_error_drive_did_not_send_passes_through_unchanged():
+    error = ValueError("a bug of ours, not Drive's")
+    context = ErrorContext(DriveIdentity("oauth_user", "/k.json", "drive"), "F1")
+    assert context.translate(error, "listing", 3) is error
+
+
+def test_retries_log_what_failed_and_never_wait_beyond_the_cap():
+    waits, lines = [], []
+    log = logging.getLogger("test.backoff")
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: lines.append(record.getMessage())
+    log.addHandler(handler)
+    calls = iter([_drive_refusal(503, "backendError")] * 5 + [None])
+
+    def flaky():
+        error = next(calls)
+        if error:
+            raise error
+        return "done"
+
+    backoff = Backoff(attempts=6, initial_seconds=0.5, max_seconds=1.0, sleep=waits.append)
+    try:
+        assert backoff.call("listing the folder", log, flaky) == "done"
+    finally:
+        log.removeHandler(handler)
+    # No Retry-After: the exponential wait alone, capped (jitter adds up to initial_seconds).
+    assert len(waits) == 5 and all(0 < wait <= 1.5 for wait in waits), waits
+    assert lines[0].startswith(
+        "Google Drive: listing the folder failed (HTTP 503 backendError); attempt 1 of 6, "
+        "retrying in "
+    )
+    assert len(lines) == 5
+
+
+def test_the_local_folder_lists_its_archives_by_name(tmp_path):
+    store = LocalFolderDriveResource(folder=str(tmp_path / "archive"))
+    assert store.list_archives("proj-a") == []  # no folder yet
+    for name in ("proj-a_2025-09-14.zip", "proj-a_2025-09-13.zip"):
+        (tmp_path / name).write_bytes(name.encode())
+        store.upsert("proj-a", tmp_path / name)
+    listed = store.list_archives("proj-a")
+    assert [remote.name for remote in listed] == ["proj-a_2025-09-13.zip", "proj-a_2025-09-14.zip"]
+
+
+def test_the_missing_credentials_message_says_both_ways_out():
+    with pytest.raises(PermanentError) as raised:
+        GoogleDriveResource(folder_id="F1").find("proj-a", "x.zip")
+    assert str(raised.value.description) == (
+        "LSE_DRIVE_FOLDER_ID=F1 is set but GOOGLE_APPLICATION_CREDENTIALS is not: point it at "
+        "a service-account key or an OAuth authorized-user file (or unset LSE_DRIVE_FOLDER_ID "
+        "to keep archives in the local folder)"
+    )
