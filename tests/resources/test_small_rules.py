@@ -235,3 +235,56 @@ def test_the_missing_credentials_message_says_both_ways_out():
         "a service-account key or an OAuth authorized-user file (or unset LSE_DRIVE_FOLDER_ID "
         "to keep archives in the local folder)"
     )
+
+
+def test_a_credentials_file_of_no_known_kind_names_the_two_supported(tmp_path):
+    from resources.drive.client import DriveConfigError, load_credentials
+
+    path = tmp_path / "creds.json"
+    path.write_text(json.dumps({"client_id": "x"}))  # neither a type nor a refresh token
+    with pytest.raises(DriveConfigError) as raised:
+        load_credentials(path, "drive.file", None)
+    assert str(raised.value) == (
+        f"the credentials file {path} has type None; supported are a service-account key "
+        "('service_account') and an OAuth authorized-user file ('authorized_user')"
+    )
+
+
+def test_impersonation_with_a_user_file_says_it_needs_a_service_account_key(tmp_path):
+    from resources.drive.client import DriveConfigError, load_credentials
+
+    path = tmp_path / "token.json"
+    path.write_text(json.dumps({"refresh_token": "r", "client_id": "c", "client_secret": "s"}))
+    with pytest.raises(DriveConfigError) as raised:
+        load_credentials(path, "drive", "al@example.com")
+    assert str(raised.value) == (
+        "LSE_DRIVE_SUBJECT (impersonation) needs a service-account key, but "
+        f"{path} holds OAuth user credentials: unset LSE_DRIVE_SUBJECT"
+    )
+
+
+def test_the_local_folder_clears_and_counts_partial_copies(tmp_path):
+    store = LocalFolderDriveResource(folder=str(tmp_path / "archive"))
+    local = tmp_path / "proj-a_2025-09-13.zip"
+    local.write_bytes(b"zip")
+    store.upsert("proj-a", local)
+    folder = tmp_path / "archive" / "proj-a"
+    for suffix in ("1.partial", "2.partial"):  # copies a killed run left behind
+        (folder / f"{local.name}.{suffix}").write_bytes(b"z")
+    local.write_bytes(b"zip, changed")
+
+    result = store.upsert("proj-a", local)
+
+    assert (result.action, result.leftovers_cleared) == ("updated", 2)
+    assert sorted(p.name for p in folder.iterdir()) == [local.name]
+
+
+def test_a_storage_error_reading_a_footer_names_the_file_first(tmp_path):
+    from lse_assets.core.errors import TransientError
+    from resources.object_store.resource import ParquetStoreResource
+
+    (tmp_path / "a" / "b.parquet").mkdir(parents=True)  # not a file: the read fails
+    store = ParquetStoreResource(url=str(tmp_path))
+    with pytest.raises(TransientError) as raised:
+        store.footer("a/b.parquet")
+    assert str(raised.value).startswith(f"{tmp_path}/a/b.parquet: storage error (")
