@@ -15,7 +15,8 @@ store uses, with Drive's rules where they matter to correctness:
   subject cannot store files outside a shared drive (403 storageQuotaExceeded).
 Faults are injected per request (`fail`), md5 corruption per instance (`corrupt_md5`),
 barriers force concurrent requests to interleave (`hold`), `before_create` lets a racing
-run's file land just before a create (deterministically), and every request is logged.
+run's file land just before a create (deterministically), `list_new_files=False` keeps
+created files out of listings (a lagging index), and every request is logged.
 This module holds the state and rules; fake_drive_http the routes and media
 protocols, fake_drive_query the query syntax, fake_drive_auth credential files (all in tests/fakes).
 """
@@ -148,6 +149,10 @@ class FakeDrive:
         self._holds: dict[str, threading.Barrier] = {}
         # Called with (name, parent id) inside each file create, before the file is stored.
         self.before_create: Callable[[str, str], None] | None = None
+        # False: files created through the API stay out of listings (Drive's listing can lag
+        # behind a create); they are still there to get, update and download.
+        self.list_new_files = True
+        self._unlisted: set[str] = set()
         self._sessions: dict[str, Session] = {}
         self._tokens: dict[str, Principal] = {}
         self._clock = 0
@@ -378,6 +383,7 @@ class FakeDrive:
                     or corpora == "allDrives"
                 )
                 and _matches(item, terms)
+                and item.id not in self._unlisted
             ]
             hits.sort(key=lambda f: (f.modified or f.created, f.id), reverse=True)
             size = min(int(query.get("pageSize", 100)), self.max_page_size)
@@ -430,6 +436,8 @@ class FakeDrive:
                 self.before_create(metadata["name"], parent)
             file_id = self.add(metadata["name"], parent, None if is_folder else content or b"")
             item = self.files[file_id]
+            if not is_folder and not self.list_new_files:
+                self._unlisted.add(file_id)
             if not is_folder:
                 self._store(item, content or b"")
             return item

@@ -525,3 +525,16 @@ def test_a_step_that_keeps_failing_is_named_in_the_error(
     drive = drive_resource(fake, user_token, root, max_attempts=2)
     with pytest.raises(DriveUnavailableError, match=f"Google Drive: {what} still failed after 2"):
         drive.upsert(PROJECT, zip_file(tmp_path, 1000))
+
+
+def test_a_created_file_the_listing_does_not_show_yet_is_still_the_archive(
+    tmp_path, fake, root, user_token
+):
+    fake.list_new_files = False  # Drive's listing lags behind the create
+    local = zip_file(tmp_path, 1000)
+    result = drive_resource(fake, user_token, root).upsert(PROJECT, local)
+
+    (folder,) = project_folders(fake, root, PROJECT)
+    (stored,) = [f for f in fake.files.values() if f.parents == [folder.id]]
+    assert (result.action, result.file.file_id, result.duplicates) == ("created", stored.id, ())
+    assert stored.content == local.read_bytes() and not stored.trashed
