@@ -42,6 +42,13 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.headers.get("Content-Type") != "application/json":
+                    # As Slack does: a body sent as a form is not a message.
+                    receiver.refused += 1
+                    self.send_response(400)
+                    self.end_headers()
+                    self.wfile.write(b"invalid_payload")
+                    return
                 if receiver.delay_seconds:
                     time.sleep(receiver.delay_seconds)
                 if receiver.status != 200:
