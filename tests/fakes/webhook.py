@@ -1,4 +1,5 @@
-"""A local Slack-style incoming webhook: records every JSON message it accepts.
+"""A local Slack-style incoming webhook: records every JSON message it accepts (a body not
+sent as application/json is refused with 400, as Slack does).
 
 `delay_seconds` makes it slow (it answers after that long); `drip_seconds` makes it answer
 one body byte at a time with that pause between bytes (each read is quick, the whole
