@@ -14,7 +14,9 @@ store uses, with Drive's rules where they matter to correctness:
   (`drive.file` sees only files created through the API); a service account without a
   subject cannot store files outside a shared drive (403 storageQuotaExceeded).
 Faults are injected per request (`fail`), md5 corruption per instance (`corrupt_md5`),
-barriers force concurrent requests to interleave (`hold`), and every request is logged.
+barriers force concurrent requests to interleave (`hold`), `before_create` lets a racing
+run's file land just before a create (deterministically), `list_new_files=False` keeps
+created files out of listings (a lagging index), and every request is logged.
 This module holds the state and rules; fake_drive_http the routes and media
 protocols, fake_drive_query the query syntax, fake_drive_auth credential files (all in tests/fakes).
 """
@@ -27,6 +29,7 @@ import hashlib
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
@@ -105,6 +108,7 @@ class Fault:
     retry_after: str | None = None
     drop: bool = False
     skip: int = 0  # matching requests let through before the first failure
+    stall_seconds: float = 0.0  # answer normally, but only after this long (a slow Drive)
 
 
 @dataclass
@@ -143,6 +147,12 @@ class FakeDrive:
         self.refresh_tokens = {"refresh-ok"}
         self._faults: list[Fault] = []
         self._holds: dict[str, threading.Barrier] = {}
+        # Called with (name, parent id) inside each file create, before the file is stored.
+        self.before_create: Callable[[str, str], None] | None = None
+        # False: files created through the API stay out of listings (Drive's listing can lag
+        # behind a create); they are still there to get, update and download.
+        self.list_new_files = True
+        self._unlisted: set[str] = set()
         self._sessions: dict[str, Session] = {}
         self._tokens: dict[str, Principal] = {}
         self._clock = 0
@@ -232,10 +242,11 @@ class FakeDrive:
         retry_after: str | None = None,
         drop: bool = False,
         skip: int = 0,
+        stall_seconds: float = 0.0,
     ) -> None:
         """The next `times` matching requests fail (`drop`: the connection closes unanswered;
         `keep_bytes`: an upload chunk keeps that many bytes before failing; `skip`: that many
-        matching requests succeed first)."""
+        matching requests succeed first; `stall_seconds`: they succeed, after that long)."""
         with self._lock:
             self._faults.append(
                 Fault(
@@ -248,6 +259,7 @@ class FakeDrive:
                     retry_after,
                     drop,
                     skip,
+                    stall_seconds,
                 )
             )
 
@@ -371,6 +383,7 @@ class FakeDrive:
                     or corpora == "allDrives"
                 )
                 and _matches(item, terms)
+                and item.id not in self._unlisted
             ]
             hits.sort(key=lambda f: (f.modified or f.created, f.id), reverse=True)
             size = min(int(query.get("pageSize", 100)), self.max_page_size)
@@ -419,8 +432,12 @@ class FakeDrive:
         if not is_folder:
             self.check_can_store(parent, who)
         with self._lock:
+            if not is_folder and self.before_create:
+                self.before_create(metadata["name"], parent)
             file_id = self.add(metadata["name"], parent, None if is_folder else content or b"")
             item = self.files[file_id]
+            if not is_folder and not self.list_new_files:
+                self._unlisted.add(file_id)
             if not is_folder:
                 self._store(item, content or b"")
             return item

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -86,6 +87,9 @@ def handler_for(drive: FakeDrive) -> type[BaseHTTPRequestHandler]:
                     self._send(*drive.token(form))
                     return
                 fault = drive.take_fault(method, split.path)
+                if fault and fault.stall_seconds:
+                    time.sleep(fault.stall_seconds)
+                    fault = None
                 if fault and not fault.keep_bytes:
                     if fault.drop:
                         self.close_connection = True

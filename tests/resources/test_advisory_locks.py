@@ -5,18 +5,25 @@ real processes."""
 import json
 import multiprocessing
 import os
+import re
 import signal
 import socket
 import time
 from datetime import date
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from lse_assets.core import locks, runfiles
 from lse_assets.core.runfiles import PartitionPaths
 from resources.langsmith.sample import SampleLangSmithResource
-from resources.postgres.advisory_locks import AdvisoryLocks, advisory_key
+from resources.postgres.advisory_locks import (
+    CLIENT_KEEPALIVES,
+    AdvisoryLocks,
+    advisory_key,
+    conninfo,
+)
 
 DAY = date(2025, 9, 13)
 _fork = multiprocessing.get_context("fork")
@@ -144,3 +151,59 @@ def test_a_writer_whose_lock_was_lost_replaces_nothing(advisory, postgres_url, t
         runfiles.write_partition(paths, runs_then_cut(), {"variant": 1})
     assert paths.manifest.read_bytes() == before
     assert json.loads(before)["source"] == {"variant": 0}
+
+
+def test_a_holder_without_a_name_is_described_as_such_and_since_when(advisory, postgres_url):
+    # A session of another program (psql, a DBA's script): no application_name, idle, on
+    # the embedded server's Unix socket (no client address).
+    name = locks.partition_name(PartitionPaths(Path("/x"), "p", DAY))
+    with psycopg.connect(postgres_url.replace("+psycopg", ""), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (advisory_key(name.ident),))
+        said = advisory.holder(name)
+    assert re.fullmatch(
+        r"a session without application_name since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", said
+    ), said
+
+
+def test_every_session_of_the_lock_code_says_what_it_is_for(advisory, tmp_path, monkeypatch):
+    # Shown as application_name in pg_stat_activity: what a DBA reads to know who holds what.
+    purposes = []
+    connect = AdvisoryLocks.connect
+
+    def recording(self, purpose):
+        purposes.append(purpose)
+        return connect(self, purpose)
+
+    monkeypatch.setattr(AdvisoryLocks, "connect", recording)
+    paths = PartitionPaths(tmp_path, "p", DAY)
+    with locks.partition_lock(paths):
+        locks.confirm_partition(paths)
+    assert purposes == ["partition/p/2025-09-13", "confirm partition/p/2025-09-13"]
+
+
+@pytest.mark.parametrize(
+    ("url", "libpq"),
+    [
+        ("postgresql+psycopg://u:p@h:5432/db", "postgresql://u:p@h:5432/db"),
+        ("postgresql://u:p@h/db", "postgresql://u:p@h/db"),
+        # Only the scheme is rewritten; a value spelling it stays as written.
+        (
+            "postgresql+psycopg://h/db?application_name=postgresql+psycopg://",
+            "postgresql://h/db?application_name=postgresql+psycopg://",
+        ),
+    ],
+)
+def test_libpq_gets_the_url_without_the_driver_name(url, libpq, tmp_path):
+    assert conninfo(url, tmp_path / "unused") == libpq
+
+
+def test_a_lock_session_asks_for_keepalives_so_a_vanished_host_frees_its_locks(advisory):
+    # The client side (libpq) and the server side (a lock wait checks its client): what
+    # test_vanished_host proves end to end where network namespaces are allowed.
+    with advisory.connect("a test") as connection:
+        given = connection.info.get_parameters()
+        check = connection.execute("SHOW client_connection_check_interval").fetchone()[0]
+    assert {name: given.get(name) for name in CLIENT_KEEPALIVES} == {
+        name: str(value) for name, value in CLIENT_KEEPALIVES.items()
+    }
+    assert check == "2s"

@@ -5,7 +5,9 @@ import json
 import logging
 import os
 import threading
+import time
 
+import dagster as dg
 import httplib2
 import pydantic
 import pytest
@@ -245,8 +247,12 @@ def test_root_folder_made_in_the_web_ui_is_404_under_drive_file_with_guidance(
 
     with pytest.raises(PermanentError) as failure:
         drive_resource(fake, user_token, folder).upsert(PROJECT, zip_file(tmp_path, 100))
-    assert "LSE_DRIVE_SCOPE=drive" in failure.value.description
     assert f"LSE_DRIVE_FOLDER_ID={folder}" in failure.value.description
+    # The whole hint, word for word: it is what tells the user which scope to set.
+    assert failure.value.description.endswith(
+        " With LSE_DRIVE_SCOPE=drive.file (the default) only files and folders this app "
+        "created are visible; a folder made in the Drive web UI needs LSE_DRIVE_SCOPE=drive."
+    )
 
     result = drive_resource(fake, user_token, folder, scope="drive").upsert(
         PROJECT, zip_file(tmp_path, 100)
@@ -418,3 +424,117 @@ def test_folder_url_is_accepted_and_chunk_size_is_validated():
     assert GoogleDriveResource(folder_id=url).folder_id == "1AbC_d-E"
     with pytest.raises(pydantic.ValidationError, match="multiple of 262144"):
         GoogleDriveResource(folder_id="x", chunk_size_bytes=1000 * KIB)
+
+
+def _racing_file(fake, content):
+    """The fake's `before_create` hook: a racing run's file of the same name lands just
+    before ours (older, so it is the archive), once."""
+    made = []
+
+    def hook(name, parent):
+        if not made:
+            made.append(fake.add(name, parent, content))
+
+    fake.before_create = hook
+    return made
+
+
+@pytest.mark.parametrize(
+    ("theirs", "action"),
+    [(b"A" * 100, "unchanged"), (b"B" * 300, "updated")],
+    ids=["the same bytes", "other bytes"],
+)
+def test_a_file_a_racing_run_created_first_is_kept_and_ours_is_trashed(
+    tmp_path, fake, root, user_token, theirs, action
+):
+    local = zip_file(tmp_path, 100, seed=ord("A"))
+    made = _racing_file(fake, theirs)
+
+    result = drive_resource(fake, user_token, root).upsert(PROJECT, local)
+
+    (racing,) = made
+    (folder,) = project_folders(fake, root, PROJECT)
+    (kept,) = fake.children(folder.id)
+    (ours,) = [f for f in fake.children(folder.id, trashed=True) if f.trashed]
+    assert (result.action, result.file.file_id, kept.id) == (action, racing, racing)
+    assert result.file.md5 == hashlib.md5(local.read_bytes()).hexdigest()
+    assert result.file.size == 100 and kept.content == local.read_bytes()
+    assert ours.id != racing and ours.name == local.name
+
+
+def test_a_duplicate_that_cannot_be_trashed_is_logged_by_name_and_the_archive_kept(
+    tmp_path, fake, root, user_token
+):
+    local = zip_file(tmp_path, 100, seed=ord("A"))
+    _racing_file(fake, b"A" * 100)
+    fake.fail("PATCH", "/drive/v3/files/", 403, "insufficientFilePermissions")
+    logger = dg.get_dagster_logger("lse.drive")
+    lines = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger.addHandler(handler)
+    try:
+        result = drive_resource(fake, user_token, root).upsert(PROJECT, local)
+    finally:
+        logger.removeHandler(handler)
+
+    assert result.action == "unchanged"
+    assert any(f"could not trash the duplicate {local.name} (" in line for line in lines), lines
+
+
+def test_a_drive_slower_than_the_timeout_is_given_up_on_not_waited_for(
+    tmp_path, fake, root, user_token
+):
+    # The listing answers after 4 s; the client's socket timeout is 0.3 s. Without the
+    # timeout the call would wait and then succeed.
+    fake.fail("GET", "/drive/v3/files", 0, times=2, stall_seconds=4)
+    drive = drive_resource(fake, user_token, root, timeout_seconds=0.3, max_attempts=2)
+    started = time.monotonic()
+    with pytest.raises(DriveUnavailableError, match="still failed after 2 attempts"):
+        drive.upsert(PROJECT, zip_file(tmp_path, 1000))
+    assert time.monotonic() - started < 3
+    assert len(fake.requests("/drive/v3/files")) == 2
+
+
+def test_a_session_drive_keeps_forgetting_is_restarted_three_times_then_given_up(
+    tmp_path, fake, root, user_token
+):
+    local = zip_file(tmp_path, 2 * MIB)
+    fake.fail("PUT", "/upload/", 404, "notFound", times=4)
+    drive = drive_resource(
+        fake, user_token, root, chunk_size_bytes=MIB, resumable_threshold_bytes=MIB
+    )
+    with pytest.raises(PermanentError, match="not found during the upload of"):
+        drive.upsert(PROJECT, local)
+    starts = [r for r in fake.requests("/upload/", "POST") if r.query["uploadType"] == "resumable"]
+    assert len(starts) == 4  # the first session and three restarts
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "skip", "what"),
+    [
+        ("GET", "/drive/v3/files", 2, "finding 'proj-a_2025-09-13.zip'"),
+        ("POST", "/upload/", 0, "the upload of proj-a_2025-09-13.zip"),
+    ],
+)
+def test_a_step_that_keeps_failing_is_named_in_the_error(
+    tmp_path, fake, root, user_token, method, path, skip, what
+):
+    fake.add(PROJECT, root)  # the project folder exists: root, folder, then the file
+    fake.fail(method, path, 503, times=100, skip=skip)
+    drive = drive_resource(fake, user_token, root, max_attempts=2)
+    with pytest.raises(DriveUnavailableError, match=f"Google Drive: {what} still failed after 2"):
+        drive.upsert(PROJECT, zip_file(tmp_path, 1000))
+
+
+def test_a_created_file_the_listing_does_not_show_yet_is_still_the_archive(
+    tmp_path, fake, root, user_token
+):
+    fake.list_new_files = False  # Drive's listing lags behind the create
+    local = zip_file(tmp_path, 1000)
+    result = drive_resource(fake, user_token, root).upsert(PROJECT, local)
+
+    (folder,) = project_folders(fake, root, PROJECT)
+    (stored,) = [f for f in fake.files.values() if f.parents == [folder.id]]
+    assert (result.action, result.file.file_id, result.duplicates) == ("created", stored.id, ())
+    assert stored.content == local.read_bytes() and not stored.trashed

@@ -1,10 +1,12 @@
 """The notifier against a local webhook: delivery, retries, refusals, and no webhook at all."""
 
 import logging
+import time
 
 import dagster as dg
 import pytest
 
+from lse_assets.core.redaction import RedactedError
 from resources.notifier import NotifierError, WebhookNotifier
 from tests.fakes.webhook import webhook_receiver
 
@@ -61,4 +63,36 @@ def test_without_a_webhook_the_message_is_logged():
         assert WebhookNotifier().send({"text": "check failed", "blocks": []}) is False
     finally:
         logger.removeHandler(records)
-    assert any("check failed" in line for line in records.lines)
+    # The text alone, not the whole payload (its blocks are for chat, not the log).
+    assert any(
+        line.startswith("alert (set LSE_ALERT_WEBHOOK_URL to receive it in chat): ")
+        and line.endswith("): check failed")
+        for line in records.lines
+    ), records.lines
+
+
+def test_an_https_webhook_answering_one_byte_at_a_time_is_cut_at_the_deadline(monkeypatch):
+    with webhook_receiver(tls=True) as receiver:
+        monkeypatch.setenv("SSL_CERT_FILE", receiver.ca_file)  # trust its own certificate
+        notifier = WebhookNotifier(
+            webhook_url=receiver.url, attempts=1, timeout_seconds=10, deadline_seconds=1
+        )
+        assert notifier.send("over https") is True  # the TLS set-up itself works
+        assert receiver.messages == [{"text": "over https"}]
+
+        # Each byte comes quickly (no read times out); the whole answer would take 5 s.
+        receiver.drip_seconds = 0.005
+        started = time.monotonic()
+        with pytest.raises(NotifierError, match="within the 1 s deadline"):
+            notifier.send("slow")
+        assert time.monotonic() - started < 4
+
+
+def test_an_error_quoting_the_webhook_says_the_alert_webhook_failed():
+    # urllib refuses a URL with a space (pasted by hand) and quotes its path: the token.
+    with webhook_receiver() as receiver:
+        notifier = WebhookNotifier(webhook_url=receiver.url + " x", attempts=1)
+        with pytest.raises(RedactedError) as raised:
+            notifier.send("hello")
+    assert str(raised.value).startswith("the alert webhook failed: NotifierError: ")
+    assert "secret" not in str(raised.value) and "InvalidURL" in str(raised.value)

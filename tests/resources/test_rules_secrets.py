@@ -15,7 +15,8 @@ from lse_assets.core.errors import LseError
 from lse_assets.settings import SecretConfigError
 from resources.langsmith.resource import LangSmithResource
 from resources.notifier import NotifierError, WebhookNotifier
-from resources.postgres.resource import PostgresResource
+from resources.postgres.advisory_locks import AdvisoryLocks
+from resources.postgres.resource import DatabaseUnreachableError, PostgresResource
 from tests.fakes.fake_langsmith import INFO, RUNS_QUERY, SESSIONS, FakeLangSmith
 from tests.fakes.webhook import webhook_receiver
 
@@ -146,6 +147,31 @@ def test_a_malformed_database_url_is_refused_naming_the_variable_only(url):
     _assert_no_part(["Pg5ecret", "W0rd", "Pg5ecretW0rd"], _chain_text(raised.value))
     with pytest.raises(SecretConfigError):
         resource.engine()
+
+
+def test_a_lock_session_refused_by_libpq_says_what_failed_without_the_password(tmp_path):
+    # libpq quotes the bad value (here the password pasted where the port goes).
+    url = f"postgresql://lse@127.0.0.1:{PASSWORD}/lse"
+    with pytest.raises(redaction.RedactedError) as raised:
+        AdvisoryLocks(lambda: url, tmp_path).connect("a test")
+    assert str(raised.value).startswith(
+        "connecting to LSE_DATABASE_URL for a lock failed: OperationalError: "
+    )
+    _assert_no_part([PASSWORD], _chain_text(raised.value))
+
+
+def test_an_unreachable_lock_database_is_named_with_what_it_holds_without_the_password(
+    tmp_path,
+):
+    url = f"postgresql://lse:{PASSWORD}@127.0.0.1:{_closed_port()}/lse"
+    with pytest.raises(DatabaseUnreachableError) as raised:
+        AdvisoryLocks(lambda: url, tmp_path).connect("a test")
+    message = str(raised.value)
+    assert message.startswith(
+        "cannot connect to the database of LSE_DATABASE_URL, which holds the partition locks: "
+    )
+    assert "127.0.0.1" in message  # the host stays visible: it is what to check
+    _assert_no_part([PASSWORD], _chain_text(raised.value))
 
 
 # ---- the webhook: its path is the token ------------------------------------------------------
