@@ -141,7 +141,7 @@ def test_inputs_and_outputs_take_the_keys_langchain_traces_per_run_type(runs):
 
 def test_previews_are_short_text_taken_from_the_value(runs):
     for run in runs:
-        for field, value in (("inputs_preview", "inputs"), ("outputs_preview", "outputs")):
+        for field in ("inputs_preview", "outputs_preview"):
             preview = run[field]
             assert isinstance(preview, str) and preview, (run["name"], field)
             assert len(preview) <= PREVIEW_CHARS, (run["name"], field)
