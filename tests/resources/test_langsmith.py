@@ -239,6 +239,7 @@ def test_a_404_on_the_v2_endpoint_means_too_old(fake, server):
     failure = failure_of(server)
 
     assert "answered 404" in failure.description and "0.16" in failure.description
+    assert "server version unknown" in failure.description  # /info hid it: not made up
     assert not failure.retryable
     assert fake.count(RUNS_QUERY) == 1
 
