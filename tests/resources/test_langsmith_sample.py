@@ -43,6 +43,10 @@ def _children(runs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return children
 
 
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
@@ -77,7 +81,8 @@ def test_runs_hold_v2_values_a_reader_of_the_archive_relies_on(runs):
         assert set(run["parent_run_ids"]) <= ids
         for key in ("id", "trace_id", "project_id"):
             UUID(run[key])
-        assert run["end_time"] >= run["start_time"]
+        took = _parse(run["end_time"]) - _parse(run["start_time"])
+        assert run["latency_seconds"] == pytest.approx(took.total_seconds(), abs=0.001)
     assert {run["run_type"] for run in runs} == RUN_TYPES
     assert {run["status"] for run in runs} == {"SUCCESS", "ERROR"}
 
@@ -101,8 +106,8 @@ def test_tokens_and_costs_add_up_and_roll_up_to_the_root(runs):
 
 
 def test_feedback_records_are_langsmith_feedback_of_their_run(runs):
-    rated = [run for run in runs if run["feedback_records"]]
-    assert rated
+    records = [record for run in runs for record in run["feedback_records"]]
+    assert {r["value"] for r in records if r["key"] == "user_thumbs"} == {"up", "down"}
     for run in runs:
         records = run["feedback_records"]
         for record in records:
@@ -112,6 +117,8 @@ def test_feedback_records_are_langsmith_feedback_of_their_run(runs):
             assert record["trace_id"] == run["trace_id"]
             assert record["session_id"] == run["project_id"]
             assert record["created_at"] >= run["end_time"]
+            if record["key"] == "user_thumbs":  # a thumb is up exactly when it scores
+                assert record["value"] == ("up" if record["score"] else "down")
         by_key = defaultdict(list)
         for record in records:
             by_key[record["key"]].append(record["score"])
