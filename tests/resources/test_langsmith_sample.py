@@ -30,7 +30,7 @@ def _runs(**options: Any) -> list[dict[str, Any]]:
     return list(SampleLangSmithResource(**options).fetch_day("support-bot", DAY).runs)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # per test: mutmut maps a test to the code it calls while it runs
 def runs() -> list[dict[str, Any]]:
     return _runs()
 
