@@ -217,6 +217,11 @@ def test_an_unknown_project_fails_at_once_and_names_it(fake, server):
     failure = failure_of(server)
 
     assert repr(PROJECT) in failure.description and "LSE_PROJECTS" in failure.description
+    # Both ways out: the name as the UI shows it, or a key of the workspace that owns it.
+    assert "(exact and case-sensitive, as shown in the LangSmith UI)" in failure.description
+    assert failure.description.endswith(
+        "or use a key of the workspace that owns the project (LANGSMITH_WORKSPACE_ID for org keys)."
+    )
     assert not failure.retryable
     assert fake.count(RUNS_QUERY) == 0
 
