@@ -222,6 +222,13 @@ def test_the_retention_alarm_names_the_one_day_at_risk_with_no_link_without_a_ui
         notifier = WebhookNotifier(webhook_url=receiver.url, attempts=1)
         context = dg.build_sensor_context(instance=instance, resources={"notifier": notifier})
         result = sensor.evaluate_tick(context)
+        again = sensor.evaluate_tick(
+            dg.build_sensor_context(
+                instance=instance, cursor=result.cursor, resources={"notifier": notifier}
+            )
+        )
     assert len(watched) == 2
     assert result.skip_message == "1 partition(s) at risk, 1 newly announced"
     assert "<" not in receiver.messages[0]["text"]  # no UI link without LSE_DAGSTER_URL
+    assert len(receiver.messages) == 1  # the one day announced is not announced again
+    assert again.skip_message == "1 partition(s) at risk, 0 newly announced"
