@@ -530,3 +530,27 @@ def test_the_page_budget_comes_from_lse_fetch_page_bytes(monkeypatch):
     monkeypatch.setenv("LSE_FETCH_PAGE_BYTES", "12")
     with pytest.raises(ValueError, match="fetch_page_bytes"):
         Settings(source="langsmith")
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        (
+            {"detail": "page_size must be between 1 and 1000"},
+            "page_size must be between 1 and 1000",
+        ),
+        (["not", "a", "detail"], "['not', 'a', 'detail']"),
+        ("", "Unprocessable Entity"),  # no body: the status line's reason
+    ],
+)
+def test_a_refused_request_quotes_what_langsmith_said_and_fails_at_once(fake, server, body, shown):
+    DayMaker(fake.add_project(PROJECT)).day(DAY, traces=2).install(fake)
+    fake.fail(RUNS_QUERY, status=422, body=body)
+
+    failure = failure_of(server)
+
+    assert f"while querying runs (HTTP 422: {shown}). Retrying will not help" in (
+        failure.description
+    )
+    assert not failure.retryable
+    assert fake.count(RUNS_QUERY) == 1
