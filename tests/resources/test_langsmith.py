@@ -93,6 +93,30 @@ def test_pages_by_cursor_with_every_field_selected(fake, server):
     )
     assert "cursor" not in first and all(q.body["cursor"] for q in queries[1:])
     assert source["requests"]["total"] == fake.count() == len(queries) + FIXED_REQUESTS
+    # What docs/langsmith.md says the manifest's source records of the requests and paging.
+    assert set(source["requests"]) == {
+        "total",
+        "run_pages",
+        "feedback_pages",
+        "count_requests",
+        "retries",
+        "waited_seconds",
+        "budget",
+    }
+    assert source["requests"]["run_pages"] == len(queries)
+    assert source["requests"]["budget"] == LangSmithResource.model_fields["request_budget"].default
+    paging = source["paging"]
+    assert set(paging) == {
+        "max_page_size",
+        "page_bytes",
+        "bytes",
+        "largest_page_bytes",
+        "oversized_pages",
+        "smallest_page_size",
+        "duplicate_runs_dropped",
+    }
+    assert paging["largest_page_bytes"] < paging["bytes"]  # many pages, the largest one of them
+    assert (paging["max_page_size"], paging["smallest_page_size"]) == (7, 7)
     assert source["endpoint"] == server.url
     assert source["sdk"].startswith("langsmith 0.15")
     assert KEY not in json.dumps(source)
