@@ -161,6 +161,7 @@ def test_honours_retry_after_on_429(fake, server):
     assert queries[2].at - queries[1].at >= 1.0
     assert queries[2].body["cursor"] == queries[1].body["cursor"]
     assert source["requests"]["retries"] == 1
+    assert 1.0 <= source["requests"]["waited_seconds"] < 2.0  # the wait asked for, recorded
     assert source["requests"]["total"] == fake.count() == 4 + FIXED_REQUESTS
 
 
@@ -256,6 +257,7 @@ def test_a_server_too_old_for_v2_fails_at_once():
     with fake.serve() as server:
         failure = failure_of(server)
     assert "0.16" in failure.description and "0.15.3" in failure.description
+    assert "404" not in failure.description  # the version said so; no request failed
     assert not failure.retryable
     assert fake.count(RUNS_QUERY) == 0
 
@@ -578,3 +580,13 @@ def test_a_refused_request_quotes_what_langsmith_said_and_fails_at_once(fake, se
     )
     assert not failure.retryable
     assert fake.count(RUNS_QUERY) == 1
+
+
+@pytest.mark.parametrize("workspace", ["3f2c1a9e-0000-4000-8000-000000000042", ""])
+def test_the_workspace_id_goes_with_every_request_when_set(fake, server, workspace):
+    DayMaker(fake.add_project(PROJECT)).day(DAY, traces=2).install(fake)
+
+    fetch_all(server, workspace_id=workspace)
+
+    assert fake.count() > 0
+    assert {request.workspace for request in fake.requests} == {workspace or None}
