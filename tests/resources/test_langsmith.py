@@ -400,6 +400,7 @@ def test_no_sdk_warning_reaches_the_user(fake, server, capfd, caplog):
         ("https://api.smith.langchain.com", "https://api.smith.langchain.com", ""),
         ("https://eu.api.smith.langchain.com/", "https://eu.api.smith.langchain.com", ""),
         ("https://ls.example.com/api/v1", "https://ls.example.com", "/api/v1"),
+        ("https://ls.example.com/api/", "https://ls.example.com", "/api"),  # self-hosted root
     ],
 )
 def test_endpoint_split_between_v2_base_and_classic_prefix(endpoint, base, prefix):
