@@ -166,3 +166,18 @@ def test_a_day_asked_during_it_holds_only_what_langsmith_had_by_then():
             assert run["end_time"] is None and run["outputs"] is None
         for record in run["feedback_records"]:
             assert record["created_at"] <= "2025-09-13T12:00:00.000000Z"
+
+
+def test_the_counts_are_stamped_in_utc_whatever_the_machines_zone(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        fetch = SampleLangSmithResource().fetch_day("support-bot", DAY)
+        list(fetch.runs)
+        stamped = _parse(fetch.source["counts"]["counted_at"])
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert abs((datetime.now(UTC) - stamped).total_seconds()) < 60
