@@ -12,6 +12,8 @@ from lse_assets.settings import (
     DEFAULT_PAGE_BYTES,
     DEFAULT_PROJECT,
     Settings,
+    check_database_url,
+    check_webhook_url,
     demo_settings,
     url_holds_credentials,
 )
@@ -274,3 +276,12 @@ def test_each_refusal_is_one_line_naming_the_variable_the_entry_and_the_fix(
         _from_env(monkeypatch, **{variable: value})
     [error] = raised.value.errors()
     assert error["msg"] == f"Value error, {message}"
+
+
+def test_only_the_authority_counts_for_the_one_at_rule():
+    """An '@' in the path or query is no second '@' before the host."""
+    check_database_url("postgresql://lse:pw@db.example:5432/lse?application_name=ops@night")
+    check_webhook_url("https://hooks.example.com/services/team@ops/T1")
+    with pytest.raises(ValueError, match="more than one '@' before the host"):
+        check_database_url("postgresql://lse:p@ss@db.example:5432/lse")
+    check_database_url("postgresql://")  # no host, no path: a Unix socket's default, in shape
