@@ -128,6 +128,70 @@ def _default_start_date() -> date:
     return datetime.now(UTC).date() - timedelta(days=DEFAULT_HISTORY_DAYS)
 
 
+def split_owners(value: object) -> object:
+    """LSE_ASSET_OWNERS: comma-separated e-mail addresses or `team:NAME`."""
+    if isinstance(value, str):
+        value = [owner.strip() for owner in value.split(",") if owner.strip()]
+    for owner in value:
+        if "@" not in owner and not owner.startswith("team:"):
+            raise ValueError(
+                f"LSE_ASSET_OWNERS: {owner!r} is neither an e-mail address nor 'team:NAME'"
+            )
+    return value
+
+
+def split_tags(value: object) -> object:
+    """LSE_ASSET_TAGS: comma-separated KEY=VALUE pairs."""
+    if not isinstance(value, str):
+        return value
+    tags = {}
+    for pair in (part.strip() for part in value.split(",") if part.strip()):
+        key, sep, tag_value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"LSE_ASSET_TAGS: {pair!r} is not KEY=VALUE (e.g. team=data)")
+        tags[key.strip()] = tag_value.strip()
+    return tags
+
+
+def usable_parquet_url(value: str | None) -> str | None:
+    """LSE_PARQUET_URL: a folder or a URL of a storage fsspec knows, never credentials."""
+    if value and url_holds_credentials(value):
+        raise ValueError(PARQUET_URL_CREDENTIALS)
+    scheme, sep, _ = (value or "").partition("://")
+    if sep:
+        from fsspec.registry import known_implementations, registry  # only for a URL
+
+        if scheme.lower() not in {*known_implementations, *registry}:
+            raise ValueError(
+                f"LSE_PARQUET_URL: {scheme}:// is no storage fsspec knows; give a local "
+                "folder, s3://bucket/prefix or gs://bucket/prefix (docs/parquet.md)"
+            )
+    return value
+
+
+def split_projects(value: object) -> object:
+    """LSE_PROJECTS: comma-separated, stripped, blank entries skipped; no name at all refused."""
+    if isinstance(value, str):
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        if not names:
+            raise ValueError("LSE_PROJECTS is empty: give comma-separated LangSmith project names")
+        return names
+    return value
+
+
+def check_project_names(names: list[str]) -> list[str]:
+    """Each project once, and none holding the separator Dagster joins partition keys with."""
+    for name in names:
+        if "|" in name:
+            raise ValueError(
+                f"project {name!r} contains '|', which Dagster reserves to join partition "
+                "keys; rename the LangSmith project"
+            )
+    if len(set(names)) != len(names):
+        raise ValueError(f"LSE_PROJECTS lists a project twice: {names}")
+    return names
+
+
 class Settings(BaseSettings):
     # Empty values count as unset: docker-compose passes `VAR: ${VAR:-}` through as "".
     # Errors never echo a value (a URL may carry a key); our messages name what matters.
@@ -163,79 +227,36 @@ class Settings(BaseSettings):
     asset_owners: Annotated[list[str], NoDecode] = Field(default_factory=list)
     asset_tags: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
 
+    # The rules live in the module functions above (one each, testable and mutable on their
+    # own); these hooks only tell pydantic where they apply.
     @field_validator("asset_owners", mode="before")
     @classmethod
     def _split_owners(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [owner.strip() for owner in value.split(",") if owner.strip()]
-        for owner in value:
-            if "@" not in owner and not owner.startswith("team:"):
-                raise ValueError(
-                    f"LSE_ASSET_OWNERS: {owner!r} is neither an e-mail address nor 'team:NAME'"
-                )
-        return value
+        return split_owners(value)
 
     @field_validator("asset_tags", mode="before")
     @classmethod
     def _split_tags(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        tags = {}
-        for pair in (part.strip() for part in value.split(",") if part.strip()):
-            key, sep, tag_value = pair.partition("=")
-            if not sep or not key.strip():
-                raise ValueError(f"LSE_ASSET_TAGS: {pair!r} is not KEY=VALUE (e.g. team=data)")
-            tags[key.strip()] = tag_value.strip()
-        return tags
+        return split_tags(value)
 
     @field_validator("parquet_url")
     @classmethod
     def _usable_parquet_url(cls, value: str | None) -> str | None:
-        if value and url_holds_credentials(value):
-            raise ValueError(PARQUET_URL_CREDENTIALS)
-        scheme, sep, _ = (value or "").partition("://")
-        if sep:
-            from fsspec.registry import known_implementations, registry  # only for a URL
-
-            if scheme.lower() not in {*known_implementations, *registry}:
-                raise ValueError(
-                    f"LSE_PARQUET_URL: {scheme}:// is no storage fsspec knows; give a local "
-                    "folder, s3://bucket/prefix or gs://bucket/prefix (docs/parquet.md)"
-                )
-        return value
+        return usable_parquet_url(value)
 
     @field_validator("projects", mode="before")
     @classmethod
     def _split_projects(cls, value: object) -> object:
-        if isinstance(value, str):
-            names = [name.strip() for name in value.split(",") if name.strip()]
-            if not names:
-                raise ValueError(
-                    "LSE_PROJECTS is empty: give comma-separated LangSmith project names"
-                )
-            return names
-        return value
+        return split_projects(value)
 
     @field_validator("projects")
     @classmethod
     def _dagster_safe_names(cls, names: list[str]) -> list[str]:
-        for name in names:
-            if "|" in name:
-                raise ValueError(
-                    f"project {name!r} contains '|', which Dagster reserves to join partition "
-                    "keys; rename the LangSmith project"
-                )
-        if len(set(names)) != len(names):
-            raise ValueError(f"LSE_PROJECTS lists a project twice: {names}")
-        return names
+        return check_project_names(names)
 
     @model_validator(mode="after")
     def _secret_urls_in_shape(self) -> Settings:
-        # Checked here so every command notices; the resources check again where they start.
-        if self.secret_is_set(WEBHOOK_VARIABLE):
-            check_webhook_url(os.environ[WEBHOOK_VARIABLE])
-        if self.secret_is_set(DATABASE_VARIABLE):
-            check_database_url(os.environ[DATABASE_VARIABLE])
+        check_secret_urls(self)
         return self
 
     @property
@@ -292,6 +313,15 @@ class _DemoSettings(Settings):
         **_: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)
+
+
+def check_secret_urls(settings: Settings) -> None:
+    """The secret URLs in use are checked by shape when settings load, so every command
+    notices a bad one (the resources check again where they start)."""
+    if settings.secret_is_set(WEBHOOK_VARIABLE):
+        check_webhook_url(os.environ[WEBHOOK_VARIABLE])
+    if settings.secret_is_set(DATABASE_VARIABLE):
+        check_database_url(os.environ[DATABASE_VARIABLE])
 
 
 def demo_settings(home: Path) -> Settings:

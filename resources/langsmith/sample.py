@@ -238,6 +238,7 @@ def _trace(b: _DayBuilder, start: datetime, index: int) -> list[dict[str, Any]]:
 
     retriever = child(root, "vector_search", "RETRIEVER", clock)
     retriever["inputs"] = {"query": question}
+    retriever["inputs_preview"] = question
     docs = [
         {
             "page_content": f"Doc {n} about {question[:20]}",
@@ -253,11 +254,13 @@ def _trace(b: _DayBuilder, start: datetime, index: int) -> list[dict[str, Any]]:
 
     planner = child(root, "planner", "CHAIN", clock)
     planner["inputs"] = {"question": question}
+    planner["inputs_preview"] = question
     clock = llm(planner, clock, f"Plan the steps for: {question}")
     for _ in range(b.rng.randint(0, 2)):
         tool_name = b.rng.choice(_TOOLS)
         tool = child(planner, tool_name, "TOOL", clock)
         tool["inputs"] = {"input": question[:30]}
+        tool["inputs_preview"] = tool["inputs"]["input"]
         if b.rng.random() < 0.12:
             tool["status"] = "ERROR"
             tool["error"] = f"TimeoutError: {tool_name} did not answer within 10s"

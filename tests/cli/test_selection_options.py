@@ -135,3 +135,11 @@ def test_the_help_names_each_option_and_what_it_takes():
 def test_a_one_day_range_is_that_day():
     day = click.DateTime().convert("2025-09-13", None, None)
     assert selected_days(None, day, day) == [date(2025, 9, 13)]
+
+
+def test_several_unknown_projects_are_refused_together_in_one_sentence():
+    done = _invoke(
+        _command(multiple=True), "--date", "2025-09-13", "--project", "nope", "--project", "nada"
+    )
+    assert done.exit_code == 2
+    assert "'nada', 'nope' are not in LSE_PROJECTS. Valid choices: " in done.output

@@ -12,6 +12,8 @@ from lse_assets.settings import (
     DEFAULT_PAGE_BYTES,
     DEFAULT_PROJECT,
     Settings,
+    check_database_url,
+    check_webhook_url,
     demo_settings,
     url_holds_credentials,
 )
@@ -233,3 +235,53 @@ def test_dagster_home_follows_the_variable_in_production_only(monkeypatch, tmp_p
     assert demo_settings(tmp_path).dagster_home == tmp_path / "demo" / "dagster"
     monkeypatch.delenv("DAGSTER_HOME")
     assert Settings().dagster_home == Settings().home_dir / "dagster"
+
+
+# ---- every refusal: one line naming the variable, the entry at fault and the fix -----------
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "LSE_PROJECTS",
+            " , ,",
+            "LSE_PROJECTS is empty: give comma-separated LangSmith project names",
+        ),
+        ("LSE_PROJECTS", "a, b,a", "LSE_PROJECTS lists a project twice: ['a', 'b', 'a']"),
+        (
+            "LSE_PROJECTS",
+            "a,x|y",
+            "project 'x|y' contains '|', which Dagster reserves to join partition keys; "
+            "rename the LangSmith project",
+        ),
+        (
+            "LSE_ASSET_OWNERS",
+            "a@b.com,data",
+            "LSE_ASSET_OWNERS: 'data' is neither an e-mail address nor 'team:NAME'",
+        ),
+        ("LSE_ASSET_TAGS", "a=b, c", "LSE_ASSET_TAGS: 'c' is not KEY=VALUE (e.g. team=data)"),
+        (
+            "LSE_PARQUET_URL",
+            "nosuch://bucket/x",
+            "LSE_PARQUET_URL: nosuch:// is no storage fsspec knows; give a local folder, "
+            "s3://bucket/prefix or gs://bucket/prefix (docs/parquet.md)",
+        ),
+    ],
+)
+def test_each_refusal_is_one_line_naming_the_variable_the_entry_and_the_fix(
+    monkeypatch, variable, value, message
+):
+    with pytest.raises(ValidationError) as raised:
+        _from_env(monkeypatch, **{variable: value})
+    [error] = raised.value.errors()
+    assert error["msg"] == f"Value error, {message}"
+
+
+def test_only_the_authority_counts_for_the_one_at_rule():
+    """An '@' in the path or query is no second '@' before the host."""
+    check_database_url("postgresql://lse:pw@db.example:5432/lse?application_name=ops@night")
+    check_webhook_url("https://hooks.example.com/services/team@ops/T1")
+    with pytest.raises(ValueError, match="more than one '@' before the host"):
+        check_database_url("postgresql://lse:p@ss@db.example:5432/lse")
+    check_database_url("postgresql://")  # no host, no path: a Unix socket's default, in shape

@@ -210,3 +210,23 @@ def test_a_webhook_going_down_mid_batch_delays_the_rest_and_repeats_nothing(
         server.server_close()
     assert _numbers(receiver) == [1, 2, 3, 4]
     assert quiet.skip_message == "no new failed checks"
+
+
+@pytest.mark.parametrize("include_warnings", [True, False])
+def test_a_warn_failure_is_sent_only_when_warnings_are_asked_for(
+    instance, receiver, include_warnings
+):
+    instance.report_runless_asset_event(
+        dg.AssetCheckEvaluation(
+            asset_key=KEY.asset_key,
+            check_name=KEY.name,
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"differing": 7},
+        )
+    )
+    sensor = build_check_failure_sensor(check_keys=[KEY], include_warnings=include_warnings)
+
+    _tick(sensor, instance, receiver, None, deadline=5.0)
+
+    assert _numbers(receiver) == ([7] if include_warnings else [])

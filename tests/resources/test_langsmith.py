@@ -93,6 +93,30 @@ def test_pages_by_cursor_with_every_field_selected(fake, server):
     )
     assert "cursor" not in first and all(q.body["cursor"] for q in queries[1:])
     assert source["requests"]["total"] == fake.count() == len(queries) + FIXED_REQUESTS
+    # What docs/langsmith.md says the manifest's source records of the requests and paging.
+    assert set(source["requests"]) == {
+        "total",
+        "run_pages",
+        "feedback_pages",
+        "count_requests",
+        "retries",
+        "waited_seconds",
+        "budget",
+    }
+    assert source["requests"]["run_pages"] == len(queries)
+    assert source["requests"]["budget"] == LangSmithResource.model_fields["request_budget"].default
+    paging = source["paging"]
+    assert set(paging) == {
+        "max_page_size",
+        "page_bytes",
+        "bytes",
+        "largest_page_bytes",
+        "oversized_pages",
+        "smallest_page_size",
+        "duplicate_runs_dropped",
+    }
+    assert paging["largest_page_bytes"] < paging["bytes"]  # many pages, the largest one of them
+    assert (paging["max_page_size"], paging["smallest_page_size"]) == (7, 7)
     assert source["endpoint"] == server.url
     assert source["sdk"].startswith("langsmith 0.15")
     assert KEY not in json.dumps(source)
@@ -137,6 +161,7 @@ def test_honours_retry_after_on_429(fake, server):
     assert queries[2].at - queries[1].at >= 1.0
     assert queries[2].body["cursor"] == queries[1].body["cursor"]
     assert source["requests"]["retries"] == 1
+    assert 1.0 <= source["requests"]["waited_seconds"] < 2.0  # the wait asked for, recorded
     assert source["requests"]["total"] == fake.count() == 4 + FIXED_REQUESTS
 
 
@@ -217,6 +242,11 @@ def test_an_unknown_project_fails_at_once_and_names_it(fake, server):
     failure = failure_of(server)
 
     assert repr(PROJECT) in failure.description and "LSE_PROJECTS" in failure.description
+    # Both ways out: the name as the UI shows it, or a key of the workspace that owns it.
+    assert "(exact and case-sensitive, as shown in the LangSmith UI)" in failure.description
+    assert failure.description.endswith(
+        "or use a key of the workspace that owns the project (LANGSMITH_WORKSPACE_ID for org keys)."
+    )
     assert not failure.retryable
     assert fake.count(RUNS_QUERY) == 0
 
@@ -227,6 +257,7 @@ def test_a_server_too_old_for_v2_fails_at_once():
     with fake.serve() as server:
         failure = failure_of(server)
     assert "0.16" in failure.description and "0.15.3" in failure.description
+    assert "404" not in failure.description  # the version said so; no request failed
     assert not failure.retryable
     assert fake.count(RUNS_QUERY) == 0
 
@@ -239,6 +270,7 @@ def test_a_404_on_the_v2_endpoint_means_too_old(fake, server):
     failure = failure_of(server)
 
     assert "answered 404" in failure.description and "0.16" in failure.description
+    assert "server version unknown" in failure.description  # /info hid it: not made up
     assert not failure.retryable
     assert fake.count(RUNS_QUERY) == 1
 
@@ -368,6 +400,7 @@ def test_no_sdk_warning_reaches_the_user(fake, server, capfd, caplog):
         ("https://api.smith.langchain.com", "https://api.smith.langchain.com", ""),
         ("https://eu.api.smith.langchain.com/", "https://eu.api.smith.langchain.com", ""),
         ("https://ls.example.com/api/v1", "https://ls.example.com", "/api/v1"),
+        ("https://ls.example.com/api/", "https://ls.example.com", "/api"),  # self-hosted root
     ],
 )
 def test_endpoint_split_between_v2_base_and_classic_prefix(endpoint, base, prefix):
@@ -524,3 +557,37 @@ def test_the_page_budget_comes_from_lse_fetch_page_bytes(monkeypatch):
     monkeypatch.setenv("LSE_FETCH_PAGE_BYTES", "12")
     with pytest.raises(ValueError, match="fetch_page_bytes"):
         Settings(source="langsmith")
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        (
+            {"detail": "page_size must be between 1 and 1000"},
+            "page_size must be between 1 and 1000",
+        ),
+        (["not", "a", "detail"], "['not', 'a', 'detail']"),
+        ("", "Unprocessable Entity"),  # no body: the status line's reason
+    ],
+)
+def test_a_refused_request_quotes_what_langsmith_said_and_fails_at_once(fake, server, body, shown):
+    DayMaker(fake.add_project(PROJECT)).day(DAY, traces=2).install(fake)
+    fake.fail(RUNS_QUERY, status=422, body=body)
+
+    failure = failure_of(server)
+
+    assert f"while querying runs (HTTP 422: {shown}). Retrying will not help" in (
+        failure.description
+    )
+    assert not failure.retryable
+    assert fake.count(RUNS_QUERY) == 1
+
+
+@pytest.mark.parametrize("workspace", ["3f2c1a9e-0000-4000-8000-000000000042", ""])
+def test_the_workspace_id_goes_with_every_request_when_set(fake, server, workspace):
+    DayMaker(fake.add_project(PROJECT)).day(DAY, traces=2).install(fake)
+
+    fetch_all(server, workspace_id=workspace)
+
+    assert fake.count() > 0
+    assert {request.workspace for request in fake.requests} == {workspace or None}

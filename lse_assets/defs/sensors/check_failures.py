@@ -115,6 +115,50 @@ def _candidates(
     return candidates
 
 
+def _tick(
+    context: dg.SensorEvaluationContext,
+    notifier: WebhookNotifier,
+    include_warnings: bool,
+    dagster_url: str | None,
+    check_keys: Sequence[dg.AssetCheckKey] | None,
+    tick_budget_seconds: float,
+) -> dg.SkipReason:
+    """One tick: the records since the cursor, the messages that fit the budget, the cursor."""
+    started = time.monotonic()
+    previous = AlertCursor.from_json(context.cursor)
+    cursor = previous or AlertCursor()
+    keys = list(check_keys) if check_keys is not None else _our_check_keys(context)
+    records = [
+        record
+        for key in keys
+        for record in _records_after(context.instance, key, cursor.settled_through)
+    ]
+    announce_since = None if previous else time.time() - FIRST_TICK_LOOKBACK_SECONDS
+    candidates = _candidates(context.instance, records, include_warnings, announce_since)
+
+    def send(failure: CheckFailure) -> None:
+        url = alerting.run_url(dagster_url, failure.run_id)
+        notifier.send(alerting.slack_message(failure, url))
+
+    def may_send() -> bool:
+        elapsed = time.monotonic() - started
+        return elapsed + notifier.deadline_seconds <= tick_budget_seconds
+
+    outcome = alerting.run_tick(cursor, candidates, send, may_send)
+    context.update_cursor(outcome.cursor.to_json())
+    if outcome.error:
+        context.log.warning(
+            f"{outcome.error}; {len(outcome.failures_waiting)} failed check(s) will be "
+            "sent on the next tick"
+        )
+    # A SkipReason because the sensor requests no run; its text says what was sent.
+    return dg.SkipReason(
+        alerting.tick_summary(
+            outcome, webhook=bool(notifier.webhook_url), budget_seconds=tick_budget_seconds
+        )
+    )
+
+
 def build_check_failure_sensor(
     include_warnings: bool = False,
     dagster_url: str | None = None,
@@ -136,38 +180,8 @@ def build_check_failure_sensor(
     def check_failure_alerts(
         context: dg.SensorEvaluationContext, notifier: WebhookNotifier
     ) -> dg.SkipReason:
-        started = time.monotonic()
-        previous = AlertCursor.from_json(context.cursor)
-        cursor = previous or AlertCursor()
-        keys = list(check_keys) if check_keys is not None else _our_check_keys(context)
-        records = [
-            record
-            for key in keys
-            for record in _records_after(context.instance, key, cursor.settled_through)
-        ]
-        announce_since = None if previous else time.time() - FIRST_TICK_LOOKBACK_SECONDS
-        candidates = _candidates(context.instance, records, include_warnings, announce_since)
-
-        def send(failure: CheckFailure) -> None:
-            url = alerting.run_url(dagster_url, failure.run_id)
-            notifier.send(alerting.slack_message(failure, url))
-
-        def may_send() -> bool:
-            elapsed = time.monotonic() - started
-            return elapsed + notifier.deadline_seconds <= tick_budget_seconds
-
-        outcome = alerting.run_tick(cursor, candidates, send, may_send)
-        context.update_cursor(outcome.cursor.to_json())
-        if outcome.error:
-            context.log.warning(
-                f"{outcome.error}; {len(outcome.failures_waiting)} failed check(s) will be "
-                "sent on the next tick"
-            )
-        # A SkipReason because the sensor requests no run; its text says what was sent.
-        return dg.SkipReason(
-            alerting.tick_summary(
-                outcome, webhook=bool(notifier.webhook_url), budget_seconds=tick_budget_seconds
-            )
+        return _tick(
+            context, notifier, include_warnings, dagster_url, check_keys, tick_budget_seconds
         )
 
     return check_failure_alerts

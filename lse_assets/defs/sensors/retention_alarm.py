@@ -11,7 +11,7 @@ a webhook outage leaves it unchanged, so the next tick sends again.
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
 import dagster as dg
@@ -28,6 +28,36 @@ RETENTION_ALARM = "retention_alarm"
 
 def _utc_today() -> date:
     return datetime.now(UTC).date()
+
+
+def _tick(
+    context: dg.SensorEvaluationContext,
+    notifier: WebhookNotifier,
+    settings: Settings,
+    dagster_url: str | None,
+    now: date,
+    assets: Sequence[dg.AssetsDefinition],
+    checks: Sequence[dg.AssetChecksDefinition],
+) -> dg.SkipReason:
+    """One tick: the watched days at risk, those not announced yet sent once, the cursor."""
+    watched = retention.watched_partitions(settings, now)
+    statuses = partition_statuses(context.instance, assets, checks, watched, now)
+    risks = retention.at_risk(statuses, settings, now)
+    announced = set(json.loads(context.cursor or "[]"))
+    fresh = [r for r in risks if not retention.announcement_keys([r]) <= announced]
+    if fresh:
+        try:
+            notifier.send(retention.alarm_message(fresh, dagster_url))
+        except NotifierError as error:
+            return dg.SkipReason(f"{len(fresh)} partition(s) at risk, not sent yet: {error}")
+    still_watched = {p.label for p in watched}
+    kept = {key for key in announced if key.split("=", 1)[0] in still_watched}
+    context.update_cursor(json.dumps(sorted(kept | retention.announcement_keys(fresh))))
+    return dg.SkipReason(
+        f"{len(risks)} partition(s) at risk, {len(fresh)} newly announced"
+        if risks
+        else f"all {len(watched)} watched partition(s) archived"
+    )
 
 
 def build_retention_alarm(
@@ -57,24 +87,6 @@ def build_retention_alarm(
     def retention_alarm(
         context: dg.SensorEvaluationContext, notifier: WebhookNotifier
     ) -> dg.SkipReason:
-        now = today()
-        watched = retention.watched_partitions(settings, now)
-        statuses = partition_statuses(context.instance, assets, checks, watched, now)
-        risks = retention.at_risk(statuses, settings, now)
-        announced = set(json.loads(context.cursor or "[]"))
-        fresh = [r for r in risks if not retention.announcement_keys([r]) <= announced]
-        if fresh:
-            try:
-                notifier.send(retention.alarm_message(fresh, dagster_url))
-            except NotifierError as error:
-                return dg.SkipReason(f"{len(fresh)} partition(s) at risk, not sent yet: {error}")
-        still_watched = {p.label for p in watched}
-        kept = {key for key in announced if key.split("=", 1)[0] in still_watched}
-        context.update_cursor(json.dumps(sorted(kept | retention.announcement_keys(fresh))))
-        return dg.SkipReason(
-            f"{len(risks)} partition(s) at risk, {len(fresh)} newly announced"
-            if risks
-            else f"all {len(watched)} watched partition(s) archived"
-        )
+        return _tick(context, notifier, settings, dagster_url, today(), assets, checks)
 
     return retention_alarm
