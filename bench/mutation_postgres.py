@@ -11,7 +11,7 @@ folder. Its `mutants/` (results and coverage) stays there between runs; the copy
 refreshed on each run.
 
     python bench/mutation_postgres.py run NAME...       # e.g. "resources.postgres.*"
-    python bench/mutation_postgres.py run --file bench/mutation_sample_2026_m18-drive.txt
+    python bench/mutation_postgres.py run --file bench/mutation_sample_2026.txt
     python bench/mutation_postgres.py results           # or: show NAME
     python bench/mutation_postgres.py sample            # the seed-2026 draw, 24 a module
 
