@@ -91,6 +91,19 @@ def _recorded(env: dict[str, str], partitions: list[Partition]) -> tuple[int, fl
     return int(count), float(last_end)
 
 
+def _location_loaded(port: int) -> bool:
+    """Whether the webserver answers and has loaded every code location."""
+    query = "{workspaceOrError {... on Workspace {locationEntries {loadStatus}}}}"
+    try:
+        answer = requests.post(
+            f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=10
+        )
+        entries = answer.json()["data"]["workspaceOrError"]["locationEntries"]
+    except (requests.RequestException, ValueError, KeyError, TypeError):
+        return False
+    return bool(entries) and all(entry["loadStatus"] == "LOADED" for entry in entries)
+
+
 def _tree_cpu(processes: list[subprocess.Popen]) -> float:
     """CPU seconds used so far by these processes, their descendants and reaped children."""
     total = 0.0
@@ -156,13 +169,10 @@ def through_daemon(
                 )
             )
         api = DagsterApi(f"http://127.0.0.1:{port}")
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/server_info", timeout=5).ok:
-                    break
-            except requests.RequestException:
-                pass
+        # On a loaded machine the boot takes minutes, and the webserver answers before the
+        # code location is loaded (a backfill launched then fails on an unknown asset key).
+        deadline = time.monotonic() + 600
+        while not _location_loaded(port):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"webserver not up; see {home / 'webserver.log'}")
             time.sleep(0.5)

@@ -129,3 +129,26 @@ def test_env_example_and_readme_name_every_setting():
         variable = f"LSE_{name.upper()}"
         assert f"# {variable}=" in example, variable
         assert f"`{variable}`" in readme, variable
+
+
+def test_a_run_of_the_sample_profile_does_not_import_the_sdks_it_does_not_use(tmp_path):
+    # Every run's process loads the code location before its first step; the LangSmith SDK
+    # and the Google client are ~0.4 CPU s of that start, per partition of a backfill.
+    code = (
+        "import sys\n"
+        "from lse_assets.definitions import defs\n"
+        "defs()\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'langsmith', 'googleapiclient'}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LSE_")}
+    env.update(
+        {
+            "LSE_SOURCE": "sample",
+            "LSE_HOME": str(tmp_path),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        }
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip().splitlines()[-1] == "[]"
