@@ -31,6 +31,7 @@ import dagster as dg
 
 # The same tags as the runs the daemon forks (defs/run_launcher.py), so both are seen here.
 from lse_assets.defs.run_launcher import HOST_TAG, PID_TAG
+
 # A run in these states is not over; only its worker can end it.
 _UNFINISHED = [
     dg.DagsterRunStatus.NOT_STARTED,
