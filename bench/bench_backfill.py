@@ -149,6 +149,13 @@ def through_daemon(
     dagster_home = Path(env["DAGSTER_HOME"])
     dagster_home.mkdir(parents=True)
     shutil.copyfile(config, dagster_home / "dagster.yaml")
+    # The instance's SQLite databases made before the two servers start: both making them at
+    # once can crash the daemon ("table ... already exists"), and the backfill never ends.
+    subprocess.run(
+        [sys.executable, "-c", "import dagster as dg; dg.DagsterInstance.get().dispose()"],
+        env=env,
+        check=True,
+    )
     port = _free_port()
     commands = {
         "webserver": [BIN / "dagster-webserver", "-h", "127.0.0.1", "-p", str(port), "-m", MODULE],
@@ -179,9 +186,14 @@ def through_daemon(
         cpu = _tree_cpu(processes)
         started = time.time()
         backfill_id = api.launch_backfill(partitions, ASSET_KEYS)
-        status = api.wait(
-            lambda: api.backfill_status(backfill_id), FINISHED_BACKFILL, 7200, every=0.5
-        )
+
+        def backfill_status() -> str:
+            for name, process in zip(commands, processes, strict=True):
+                if process.poll() is not None:  # else a dead daemon is a two-hour wait
+                    raise RuntimeError(f"the {name} exited; see {home / f'{name}.log'}")
+            return api.backfill_status(backfill_id)
+
+        status = api.wait(backfill_status, FINISHED_BACKFILL, 7200, every=0.5)
         if status not in {"COMPLETED", "COMPLETED_SUCCESS"}:
             raise RuntimeError(f"backfill {status}; see {home}")
         return started, _tree_cpu(processes) - cpu

@@ -75,6 +75,7 @@ def _forkserver(preload: Sequence[str]) -> multiprocessing.context.BaseContext:
 
 def _execute(run_id: str, instance_ref: Any) -> None:
     """The child: execute the run as `dagster api execute_run` does (SIGTERM = cancel)."""
+    # Private: no public API executes a stored run in this process, as that command does.
     from dagster._cli.api import _execute_run_command_body
     from dagster._utils.interrupts import capture_interrupts
 
@@ -171,7 +172,3 @@ class ForkRunLauncher(RunLauncher, ConfigurableClass):
             f"the process running it (pid {pid} on {socket.gethostname()}) no longer exists",
             run_worker_id=str(pid),
         )
-
-    def dispose(self) -> None:
-        for child in self._children.values():
-            child.join(0)
