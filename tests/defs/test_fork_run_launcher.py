@@ -3,7 +3,7 @@ a child killed with -9 is reported dead, and terminate cancels the run.
 
 Real parts: each scenario runs in its own Python process (the forkserver is one per process,
 and preloads the code location with that process's settings) on a fresh Dagster instance
-whose `dagster.yaml` is the local one with this launcher; the run is launched through the
+whose `dagster.yaml` is deploy/dagster.local.yaml; the run is launched through the
 instance's launcher as the daemon's queue does; the LangSmith source is the fake server,
 its runs query held open so that a run is caught mid `raw_runs`.
 """
@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -28,11 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 KEY = "lsv2_sk_fork_launcher_0123456789"
 PROJECT = "proj-a"
 DAY = date(2025, 9, 12)
-LAUNCHER = """
-run_launcher:
-  module: lse_assets.defs.run_launcher
-  class: ForkRunLauncher
-"""
 
 # Launch one partition's run through the instance's launcher, then do what argv[1] says:
 # wait for the end, kill -9 the child once it calls LangSmith, or terminate the run then.
@@ -90,9 +86,8 @@ def _drive(tmp_path: Path, url: str, postgres_url: str, action: str) -> tuple[di
     home = tmp_path / "home"
     dagster_home = home / "dagster"
     dagster_home.mkdir(parents=True)
+    # The instance of `lse ui`, as the local config makes it (which names this launcher).
     shutil.copyfile(ROOT / "deploy" / "dagster.local.yaml", dagster_home / "dagster.yaml")
-    with open(dagster_home / "dagster.yaml", "a") as config:
-        config.write(LAUNCHER)
     arrived = tmp_path / "arrived"
     env = {
         **os.environ,
@@ -124,8 +119,6 @@ def _held(fake: FakeLangSmith, arrived_file: Path):
     def mark():
         arrived.wait(240)
         arrived_file.write_text("1")
-
-    import threading
 
     threading.Thread(target=mark, daemon=True).start()
     return release
