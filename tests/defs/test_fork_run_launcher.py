@@ -100,16 +100,19 @@ def _drive(tmp_path: Path, url: str, postgres_url: str, action: str) -> tuple[di
         "LANGSMITH_ENDPOINT": url,
         "PYTHONPATH": str(ROOT),
     }
-    done = subprocess.run(
-        [sys.executable, "-c", DRIVER, action, str(arrived)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1]), dagster_home
+    # Files, not pipes: a run's child inherits them, and a pipe would stay open while it lives.
+    out, err = tmp_path / "driver.out", tmp_path / "driver.err"
+    with open(out, "w") as stdout, open(err, "w") as stderr:
+        done = subprocess.run(
+            [sys.executable, "-c", DRIVER, action, str(arrived)],
+            env=env,
+            cwd=ROOT,
+            stdout=stdout,
+            stderr=stderr,
+            timeout=300,
+        )
+    assert done.returncode == 0, err.read_text()[-3000:]
+    return json.loads(out.read_text().strip().splitlines()[-1]), dagster_home
 
 
 def _held(fake: FakeLangSmith, arrived_file: Path):
