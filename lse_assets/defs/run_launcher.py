@@ -122,8 +122,13 @@ class ForkRunLauncher(RunLauncher, ConfigurableClass):
         # A finished child's exit status was read by the forkserver: drop its handle.
         for run_id in [r for r, child in self._children.items() if not child.is_alive()]:
             self._children.pop(run_id).close()
+        # Daemonic: when the daemon exits (`lse ui` stopping), its runs get SIGTERM (Dagster's
+        # interrupt) instead of the exit waiting for them to end.
         child = _forkserver(self._preload).Process(
-            target=_execute, args=(run.run_id, self._instance.get_ref()), name=f"run-{run.run_id}"
+            target=_execute,
+            args=(run.run_id, self._instance.get_ref()),
+            name=f"run-{run.run_id}",
+            daemon=True,
         )
         child.start()
         self._children[run.run_id] = child
