@@ -2,7 +2,7 @@
 a child killed with -9 is reported dead, and terminate cancels the run.
 
 Real parts: each scenario runs in its own Python process (the forkserver is one per process,
-and preloads the code location with that process's settings) on a fresh Dagster instance
+and preloads Dagster and the libraries in that process) on a fresh Dagster instance
 whose `dagster.yaml` is deploy/dagster.local.yaml; the run is launched through the
 instance's launcher as the daemon's queue does; the LangSmith source is the fake server,
 its runs query held open so that a run is caught mid `raw_runs`.
@@ -197,3 +197,29 @@ def test_terminate_cancels_the_run(tmp_path, fake, postgres_url):
 def test_the_launcher_reads_its_config():
     launcher = ForkRunLauncher.from_config_value(None, {"preload": ["dagster"]})
     assert launcher.supports_check_run_worker_health
+
+
+def test_a_forked_child_starts_with_none_of_the_projects_code_but_the_launcher(tmp_path):
+    """The forkserver keeps only Dagster and libraries warm: the code location and the
+    settings are imported by each run itself, so an edit (or a changed `.env`) reaches the
+    next run without restarting the daemon, as with Dagster's own launcher."""
+    report = tmp_path / "modules.json"
+    probe = (
+        f"import json, sys; open({str(report)!r}, 'w').write(json.dumps(sorted("
+        "m for m in sys.modules if m.split('.')[0] in ('lse_assets', 'resources'))))"
+    )
+    driver = textwrap.dedent(
+        f"""
+        from lse_assets.defs.run_launcher import DEFAULT_PRELOAD, _forkserver
+        child = _forkserver(DEFAULT_PRELOAD).Process(target=exec, args=({probe!r},))
+        child.start()
+        child.join(120)
+        assert child.exitcode == 0, child.exitcode
+        """
+    )
+    subprocess.run([sys.executable, "-c", driver], cwd=ROOT, check=True, timeout=180)
+    assert json.loads(report.read_text()) == [
+        "lse_assets",
+        "lse_assets.defs",
+        "lse_assets.defs.run_launcher",
+    ]
