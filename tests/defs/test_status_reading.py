@@ -112,23 +112,7 @@ def test_the_retention_alarm_does_not_count_a_missing_parquet_copy():
     sensor = build_retention_alarm(settings, None, today=lambda: today)
     with dg.instance_for_test() as instance, webhook_receiver() as receiver:
         for partition in watched:
-            for asset in build_assets(settings):
-                for key in asset.keys:
-                    if key != dg.AssetKey(PARQUET_RUNS):
-                        instance.report_runless_asset_event(
-                            dg.AssetMaterialization(key, partition=partition.label)
-                        )
-            for check in build_checks(settings):
-                for key in check.check_keys:
-                    if key.asset_key != dg.AssetKey(PARQUET_RUNS):
-                        instance.report_runless_asset_event(
-                            dg.AssetCheckEvaluation(
-                                asset_key=key.asset_key,
-                                check_name=key.name,
-                                passed=True,
-                                partition=partition.label,
-                            )
-                        )
+            _archive(instance, settings, partition)
         notifier = WebhookNotifier(webhook_url=receiver.url, attempts=1)
         context = dg.build_sensor_context(instance=instance, resources={"notifier": notifier})
         result = sensor.evaluate_tick(context)
