@@ -342,6 +342,8 @@ def _sized_rows(
     ) or child_index(paths, run_ids)
     for run_id, raw in runfiles.iter_run_bytes(paths, run_ids):
         run = _parse(run_id, raw)
+        if not isinstance(run, dict):  # JSON, but no run: named here, not an AttributeError
+            raise BulkExportError(f"run file {run_id}.json is not a JSON object")
         yield _values(run, export, children.get(str(run.get("id")), [])), len(raw)
 
 

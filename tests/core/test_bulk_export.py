@@ -350,3 +350,18 @@ def test_a_run_file_that_is_not_json_is_named_in_the_unreadable_finding(tmp_path
     assert not report.consistent
     (finding,) = report.unreadable.sample
     assert finding.startswith(f"files: run file {victim.name} is not readable JSON: ")
+
+
+@pytest.mark.parametrize("document", [b"[1, 2]", b'"a run"', b"null"])
+def test_a_run_file_that_is_json_but_no_object_is_named_not_a_crash(tmp_path, document):
+    paths = _partition(tmp_path, _root_and_children())
+    data, export = _write(paths)
+    victim = sorted(paths.runs_dir.glob("*.json"))[1]
+    victim.write_bytes(document)
+
+    report = parquet_verify.compare(paths, export, _table(data).to_batches())
+    with pytest.raises(bulk_export.BulkExportError, match=f"^run file {victim.name} is not"):
+        _write(paths)
+
+    assert not report.consistent
+    assert report.unreadable.sample == [f"files: run file {victim.name} is not a JSON object"]
