@@ -20,6 +20,9 @@ one scratch folder on the same disk:
   again, every column of every row compared), what parquet_matches_files does.
 Fsync and the store's commit are left out of every variant.
 Peak RSS of ours is measured in a fresh child process at N/10, N/2 and N runs.
+CPU seconds (this process, every thread) are printed beside the wall times: less moved by
+the other work on the machine, and they bound what any split over the machine's cores
+could reach (ours' CPU over the cores, against the floor's one thread).
 """
 
 from __future__ import annotations
@@ -27,10 +30,14 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import os
 import pstats
 import shutil
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -65,6 +72,13 @@ def check(
     report = parquet_verify.compare(paths, export, parquet.iter_batches(batch_size=1_000))
     assert report.consistent, {kind: found.count for kind, found in report.kinds().items()}
     return report
+
+
+def timed_cpu(action: Callable[[], Any]) -> tuple[float, float, Any]:
+    """(wall seconds, CPU seconds of this process, the result)."""
+    cpu = time.process_time()
+    seconds, result = timed(action)
+    return seconds, time.process_time() - cpu, result
 
 
 def child(data_dir: str, runs: int, scratch: str) -> None:
@@ -138,14 +152,19 @@ def main() -> None:
             return
         in_memory = list(bulk_export.rows(paths, export))
         measured: dict[str, list[float]] = {"floor": [], "read": [], "ours": [], "check": []}
+        cpu: dict[str, list[float]] = {name: [] for name in measured}
+
+        def measure(name: str, action: Callable[[], Any]) -> Any:
+            seconds, cpu_seconds, result = timed_cpu(action)
+            measured[name].append(seconds)
+            cpu[name].append(cpu_seconds)
+            return result
+
         for _ in range(args.repeat):  # alternate: other processes share these cores
-            measured["read"].append(timed(lambda: read(paths))[0])
-            seconds, count = timed(lambda: floor(in_memory, scratch / "floor.parquet"))
-            measured["floor"].append(seconds)
-            seconds, written = timed(lambda: ours(paths, export, scratch / "ours.parquet"))
-            measured["ours"].append(seconds)
-            seconds, report = timed(lambda: check(paths, export, scratch / "ours.parquet"))
-            measured["check"].append(seconds)
+            measure("read", lambda: read(paths))
+            count = measure("floor", lambda: floor(in_memory, scratch / "floor.parquet"))
+            written = measure("ours", lambda: ours(paths, export, scratch / "ours.parquet"))
+            report = measure("check", lambda: check(paths, export, scratch / "ours.parquet"))
         assert count == written == report.compared == args.runs, (count, written, report)
         sizes_mb = {
             name: (scratch / f"{name}.parquet").stat().st_size / 1e6 for name in ("floor", "ours")
@@ -163,6 +182,7 @@ def main() -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
     best = {name: min(values) for name, values in measured.items()}
+    best_cpu = {name: min(values) for name, values in cpu.items()}
     print(
         f"partition: {args.runs} runs; file: ours {sizes_mb['ours']:.1f} MB in {row_groups} "
         f"row groups, floor {sizes_mb['floor']:.1f} MB; best of {args.repeat}"
@@ -170,9 +190,15 @@ def main() -> None:
     for name, seconds in best.items():
         print(
             f"{name:6s} {seconds:7.2f} s  {args.runs / seconds:8.0f} runs/s  "
-            f"{seconds / best['floor']:5.2f}x the floor"
+            f"{seconds / best['floor']:5.2f}x the floor   CPU {best_cpu[name]:6.2f} s"
         )
     print(f"ours vs floor: {best['ours'] / best['floor']:.2f}x the floor's time (target <= 1.5x)")
+    cores = len(os.sched_getaffinity(0))
+    print(
+        f"ours' CPU over all {cores} cores, at best: "
+        f"{best_cpu['ours'] / cores / best_cpu['floor']:.2f}x the floor's CPU "
+        f"(load average {os.getloadavg()[0]:.1f})"
+    )
     files_floor = best["floor"] + best["read"]
     print(
         f"ours vs floor + one read and parse of every file ({files_floor:.2f} s): "
