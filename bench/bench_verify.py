@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 from pathlib import Path
 
 from bench.bench_load import our_load
@@ -86,6 +88,13 @@ def main() -> None:
     print(
         f"ours vs baseline (read every file + stream every row): "
         f"{best['ours'] / best['baseline']:.2f}x the baseline's time  (target <= 1.3x)"
+    )
+    # Each repeat's pair, measured back to back: what load does to one pair, it does to both.
+    ratios = sorted(o / b for o, b in zip(measured["ours"], measured["baseline"], strict=True))
+    print(
+        f"per repeat: {' / '.join(f'{r:.2f}' for r in ratios)}x "
+        f"(min / median / max: {ratios[0]:.2f} / {statistics.median(ratios):.2f} / "
+        f"{ratios[-1]:.2f}), load {os.getloadavg()[0]:.1f}"
     )
     for size, found in rss.items():
         print(f"peak RSS of files_match_db at {size:>7} runs: {found['peak_rss_mib']:.0f} MiB")
