@@ -88,6 +88,9 @@ def _hostile_sides() -> tuple[list[tuple[str, bytes]], list[tuple[str, str, obje
     files.append(_file(_run("c2", 9)))  # a trace id that is a number in both
     rows.append(("c2", "9", {"id": "c2", "trace_id": 9}))
     rows.append(("c3", "t9", jsondoc.Unreadable("bad")))
+    # A backslash and the text u0000 in the file: not U+0000, so not the row's U+FFFD.
+    files.append(_file(_run("c35", "t1", text="\\u0000")))
+    rows.append(("c35", "t1", _run("c35", "t1", text="\ufffd")))
     files.append(_file(_run("c4", "t10")))
     return files, rows
 
@@ -98,8 +101,8 @@ def test_the_fast_path_finds_exactly_what_the_parsed_comparison_finds(monkeypatc
     monkeypatch.setattr(jsondoc, "is_encoding_of", lambda raw, document: False)
     parsed = verify.compare(iter(files), iter(rows))
     assert fast == parsed
-    assert (fast.files, fast.rows) == (10, 10)
-    assert fast.differing.sample == ["b1", "b2"]
+    assert (fast.files, fast.rows) == (11, 11)
+    assert fast.differing.sample == ["b1", "b2", "c35"]
     assert fast.unreadable.sample == ["file b2", "row c3"]
     assert fast.traces_missing_in_db.sample == ["t10", "t8"]
     assert fast.traces_missing_in_files.sample == ["T8", "t5", "t7", "t9"]
