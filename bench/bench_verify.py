@@ -4,11 +4,14 @@
     python -m bench.bench_verify --runs 100000    # the issue's size
 
 - ours: what the check does (lse_assets.defs.checks.files_match_db without Dagster around it):
-  the partition's files and its rows streamed in run-id order, each file parsed and the
-  NUL rule applied, each document compared with its row, trace ids tallied;
-- baseline: every file read once, then every row streamed once through the same query
-  (the driver parses each JSONB document, as any reader of the rows would).
-Peak RSS of ours is measured in a child process at N/10 and N runs.
+  the partition's files and its rows streamed in run-id order, each file compared with its
+  row (lse_assets.core.verify), trace ids tallied;
+- baseline: every file read once, then every row streamed once through the same reader
+  (PostgresResource.slice_reader: the same query, read ahead on its worker thread, each
+  document parsed, as any reader of the rows would).
+Each repeat runs both back to back; the ratio of each pair is printed (min/median/max) with
+the load average, and the best of each side's times. Peak RSS of ours is measured in a
+child process at N/10 and N runs.
 """
 
 from __future__ import annotations
