@@ -4,17 +4,22 @@
     python -m bench.bench_verify --runs 100000    # the issue's size
 
 - ours: what the check does (lse_assets.defs.checks.files_match_db without Dagster around it):
-  the partition's files and its rows streamed in run-id order, each file parsed and the
-  NUL rule applied, each document compared with its row, trace ids tallied;
-- baseline: every file read once, then every row streamed once through the same query
-  (the driver parses each JSONB document, as any reader of the rows would).
-Peak RSS of ours is measured in a child process at N/10 and N runs.
+  the partition's files and its rows streamed in run-id order, each file compared with its
+  row (lse_assets.core.verify), trace ids tallied;
+- baseline: every file read once, then every row streamed once through the same reader
+  (PostgresResource.slice_reader: the same query, read ahead on its worker thread, each
+  document parsed, as any reader of the rows would).
+Each repeat runs both back to back; the ratio of each pair is printed (min/median/max) with
+the load average, and the best of each side's times. Peak RSS of ours is measured in a
+child process at N/10 and N runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 from pathlib import Path
 
 from bench.bench_load import our_load
@@ -86,6 +91,13 @@ def main() -> None:
     print(
         f"ours vs baseline (read every file + stream every row): "
         f"{best['ours'] / best['baseline']:.2f}x the baseline's time  (target <= 1.3x)"
+    )
+    # Each repeat's pair, measured back to back: what load does to one pair, it does to both.
+    ratios = sorted(o / b for o, b in zip(measured["ours"], measured["baseline"], strict=True))
+    print(
+        f"per repeat: {' / '.join(f'{r:.2f}' for r in ratios)}x "
+        f"(min / median / max: {ratios[0]:.2f} / {statistics.median(ratios):.2f} / "
+        f"{ratios[-1]:.2f}), load {os.getloadavg()[0]:.1f}"
     )
     for size, found in rss.items():
         print(f"peak RSS of files_match_db at {size:>7} runs: {found['peak_rss_mib']:.0f} MiB")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 import orjson
@@ -165,6 +166,29 @@ def is_encoding_of(raw: bytes, db_document: Any) -> bool:
         return orjson.dumps(db_document, option=_FAST_CANONICAL) == raw
     except orjson.JSONEncodeError:  # integers beyond 64 bits, nesting past orjson's limit
         return False
+
+
+_REPLACEMENT_UTF8 = NUL_REPLACEMENT.encode()
+
+
+def nul_replaced(raw: bytes) -> bytes | None:
+    """The file bytes `raw` with every escaped U+0000 written as U+FFFD (the NUL rule on the
+    text), or None when `raw` holds none. When the result is_encoding_of a database
+    document, database_form(raw) is (that document, True), proved without a parse: the
+    two texts differ only inside strings (orjson writes U+FFFD nowhere else), where one
+    has U+0000 and the other U+FFFD, and every U+0000 that raw's document holds is one of
+    these escapes (JSON spells U+0000 no other way). The NUL runs' fast path."""
+    if _NUL_ESCAPE not in raw:
+        return None
+    parts = raw.split(_NUL_ESCAPE)
+    out = [parts[0]]
+    # split runs at C speed; a regex with a lookbehind took 30 times longer.
+    for before, after in pairwise(parts):
+        # After an odd run of backslashes, the one before u0000 is itself escaped: text.
+        escaped = (len(before) - len(before.rstrip(b"\\"))) % 2 == 0
+        out += (_REPLACEMENT_UTF8 if escaped else _NUL_ESCAPE, after)
+    replaced = b"".join(out)
+    return replaced if len(replaced) != len(raw) else None
 
 
 def same_document(file_document: Any, db_document: Any) -> bool:

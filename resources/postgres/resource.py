@@ -25,6 +25,7 @@ from lse_assets.core import jsondoc, redaction
 from lse_assets.core.errors import TransientError
 from lse_assets.settings import DATABASE_VARIABLE, check_database_url
 from resources.postgres import monthly_tables
+from resources.postgres.read_ahead import read_ahead
 
 ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
 # trace_id is not sent: the database derives it from `data` (a generated column).
@@ -75,6 +76,21 @@ def _engine_for(url: str) -> sa.Engine:
 
 def _already_json(data: bytes) -> bytes:
     return data
+
+
+def _row_size(row: tuple[str, str, bytes]) -> int:
+    return len(row[2])
+
+
+def _parsed(
+    batches: Iterator[list[tuple[str, str, bytes]]],
+) -> Iterator[tuple[str, str, Any]]:
+    # The same parser as the file side (lse_assets.core.jsondoc): fast, and equal results;
+    # a row it cannot read becomes a marker that verify reports, not an exception.
+    parse = jsondoc.parse_or_unreadable
+    for batch in batches:
+        for run_id, trace_id, data in batch:
+            yield run_id, trace_id, parse(data)
 
 
 class SliceRejectedError(ValueError):
@@ -227,12 +243,13 @@ class PostgresResource(dg.ConfigurableResource):
         self, project: str, run_date: date
     ) -> Iterator[Iterator[tuple[str, str, Any]]]:
         """(run_id, trace_id, data) of a slice in run-id order: one query, streamed in
-        chunks, so client memory stays flat and the server works while the client parses."""
+        chunks and read ahead on a worker thread (read_ahead), so client memory stays flat
+        and the server produces rows while the client parses and compares them."""
         with self.engine().connect() as connection:
             cursor = connection.connection.driver_connection.cursor()
-            # The same parser as the file side (lse_assets.core.jsondoc): fast, and equal results;
-            # a row it cannot read becomes a marker that verify reports, not an exception.
-            set_json_loads(jsondoc.parse_or_unreadable, context=cursor)
+            # The worker only reads: each document arrives as its JSON text and is parsed
+            # here, in the caller's thread (a parse on the worker would contend for the GIL).
+            set_json_loads(_already_json, context=cursor)
             rows = cursor.stream(
                 "SELECT run_id::text, trace_id::text, data FROM runs"
                 " WHERE project = %s AND run_date = %s ORDER BY runs.run_id",
@@ -241,7 +258,8 @@ class PostgresResource(dg.ConfigurableResource):
                 size=500,
             )
             try:
-                yield rows
+                with read_ahead(rows, _row_size) as batches:
+                    yield _parsed(batches)
             finally:
                 # A stream left half-read holds the connection's lock: the pool's rollback
                 # would wait for it forever. Closing it cancels the query and drains it.

@@ -2,6 +2,7 @@
 
 import json
 
+import orjson
 import pytest
 
 from lse_assets.core import jsondoc
@@ -75,3 +76,37 @@ def test_what_the_fast_path_cannot_prove_is_left_to_the_value_comparison(file_do
 
 def test_an_unreadable_row_is_never_proved_equal():
     assert not jsondoc.is_encoding_of(b"{}\n", jsondoc.Unreadable("bad"))
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (rb'{"a":"x\u0000y"}', '{"a":"x\ufffdy"}'),  # an escape: replaced
+        (rb'{"a":"x\\u0000y"}', None),  # a backslash, then the text u0000: kept
+        (rb'{"a":"x\\\u0000y"}', '{"a":"x\\\\\ufffdy"}'),  # a backslash, then an escape
+        (rb'{"\u0000":"\u0000\u0000\\\\u0000"}', '{"\ufffd":"\ufffd\ufffd\\\\\\\\u0000"}'),
+        (rb'{"a":"no nul"}', None),
+    ],
+)
+def test_nul_replaced_rewrites_escaped_nuls_only(raw, expected):
+    replaced = jsondoc.nul_replaced(raw)
+    assert replaced == (None if expected is None else expected.encode())
+    if replaced is not None:  # what the text rewrite gives is what the value rule gives
+        assert orjson.loads(replaced) == jsondoc.database_form(raw)[0]
+
+
+@pytest.mark.parametrize(
+    "file_document",
+    [
+        {"out": "a\x00b", "k\x00": ["\x00", {"\x00\x00": "\\u0000 is text here"}]},
+        {"out": "\\\x00 \\\\\x00 é \U0001f600", "n": -(2**63), "f": 1.5},
+    ],
+)
+def test_a_nul_file_proved_equal_by_its_rewritten_text_is_its_database_form(file_document):
+    raw = jsondoc.canonical_bytes(file_document)
+    row, normalized = jsondoc.database_form(raw)
+    assert normalized and not jsondoc.is_encoding_of(raw, row)
+    assert jsondoc.is_encoding_of(jsondoc.nul_replaced(raw), row)
+    # A row that kept the text instead of the rule, or lost a character, is not proved.
+    assert not jsondoc.is_encoding_of(jsondoc.nul_replaced(raw), jsondoc.parse(raw))
+    assert not jsondoc.is_encoding_of(jsondoc.nul_replaced(raw), {**row, "out": "ab"})

@@ -64,3 +64,46 @@ def test_a_partition_without_files_reports_every_row_missing_in_files():
     assert (report.files, report.rows) == (0, 2)
     assert report.missing_in_files.sample == ["a", "b"]
     assert report.traces_missing_in_files.sample == ["t1"]
+
+
+def _hostile_sides() -> tuple[list[tuple[str, bytes]], list[tuple[str, str, object]]]:
+    """Files and rows where the fast path (a file that is its row's encoding) and the
+    parsed comparison both have work: equal, different, normalized, unreadable, and trace
+    ids that the row's column and the document spell differently."""
+    same = [
+        _run("a1", "t1", text='é ✓ \U0001f600 \\ " \n'),
+        _run("a2", "t1", cost=9.48e-05, big=2**70, neg=-(2**63)),
+        _run("a3", "t2", out="x\x00y", nested={"k\x00": [None, True, 1.5]}),
+        _run("a4", "t3", start="2025-09-13T10:00:00", end="2025-09-13T10:00:00+02:00"),
+        {"id": "a5", "name": "no trace id"},
+    ]
+    files = [_file(run) for run in same]
+    rows: list[tuple[str, str, object]] = [_row(run) for run in same[:4]]
+    rows.append(("a5", "t5", json.loads(files[4][1])))
+    files += [_file(_run("b1", "t6", n=1)), ("b2", b'{"id": "b2", "trace_')]
+    rows += [_row(_run("b1", "t6", n=2)), ("b2", "t7", {"id": "b2", "trace_id": "t7"})]
+    # The column says T8, the document t8; the file is the document: both ids reported.
+    files.append(_file(_run("c1", "t8")))
+    rows.append(("c1", "T8", json.loads(_file(_run("c1", "t8"))[1])))
+    files.append(_file(_run("c2", 9)))  # a trace id that is a number in both
+    rows.append(("c2", "9", {"id": "c2", "trace_id": 9}))
+    rows.append(("c3", "t9", jsondoc.Unreadable("bad")))
+    # A backslash and the text u0000 in the file: not U+0000, so not the row's U+FFFD.
+    files.append(_file(_run("c35", "t1", text="\\u0000")))
+    rows.append(("c35", "t1", _run("c35", "t1", text="\ufffd")))
+    files.append(_file(_run("c4", "t10")))
+    return files, rows
+
+
+def test_the_fast_path_finds_exactly_what_the_parsed_comparison_finds(monkeypatch):
+    files, rows = _hostile_sides()
+    fast = verify.compare(iter(files), iter(rows))
+    monkeypatch.setattr(jsondoc, "is_encoding_of", lambda raw, document: False)
+    parsed = verify.compare(iter(files), iter(rows))
+    assert fast == parsed
+    assert (fast.files, fast.rows) == (11, 11)
+    assert fast.differing.sample == ["b1", "b2", "c35"]
+    assert fast.unreadable.sample == ["file b2", "row c3"]
+    assert fast.traces_missing_in_db.sample == ["t10", "t8"]
+    assert fast.traces_missing_in_files.sample == ["T8", "t5", "t7", "t9"]
+    assert fast.normalized.sample == ["a3"]
