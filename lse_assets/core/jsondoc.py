@@ -194,11 +194,26 @@ def nul_replaced(raw: bytes) -> bytes | None:
 def same_document(file_document: Any, db_document: Any) -> bool:
     """Equal as JSON values. JSONB keeps numbers as decimals and writes them back without
     an exponent, so 1e+300 in a file returns as a 301-digit integer; compare such numbers
-    by decimal value. Python's == (fast, in C) decides every other case."""
+    by decimal value. A boolean is never a number: Python's `True == 1` is not JSON's.
+    Python's == (fast, in C) decides every other case."""
     try:
-        return file_document == db_document or _same_value(file_document, db_document)
+        if file_document == db_document:
+            return _same_booleans(file_document, db_document)
+        return _same_value(file_document, db_document)
     except RecursionError:
         raise TooDeepError(_TOO_DEEP) from None
+
+
+def _same_booleans(a: Any, b: Any) -> bool:
+    """For two values that Python calls equal: whether each boolean stands against the same
+    boolean (== also holds for true against 1 and false against 0 or 0.0)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, dict):  # == held: b is a dict with the same keys
+        return all(_same_booleans(value, b[key]) for key, value in a.items())
+    if isinstance(a, list):  # == held: b is a list of the same length
+        return all(map(_same_booleans, a, b))
+    return True
 
 
 def _same_value(a: Any, b: Any) -> bool:

@@ -47,6 +47,9 @@ def test_different_documents_are_different():
     assert not jsondoc.same_document({"a": 1.5}, {"a": 1.6})
     assert not jsondoc.same_document({"a": "x"}, {"a": "x", "b": None})
     assert not jsondoc.same_document({"a": True, "b": 1.5e300}, {"a": 1, "b": 15 * 10**299})
+    assert not jsondoc.same_document({"a": True}, {"a": 1})  # Python's True == 1
+    assert not jsondoc.same_document([False], [0.0])
+    assert jsondoc.same_document({"a": 1, "b": [2.0]}, {"a": 1.0, "b": [2]})  # one number
 
 
 def test_a_file_that_is_its_rows_canonical_encoding_is_proved_equal_without_a_parse():

@@ -58,6 +58,25 @@ def test_files_the_fast_path_cannot_prove_are_compared_as_values():
     assert report.traces_missing_in_db.count == report.traces_missing_in_files.count == 0
 
 
+def test_a_row_whose_boolean_became_a_number_differs_from_its_file():
+    # Python holds True == 1 and False == 0.0; JSON does not: a row that says 1 where its
+    # file says true is a changed copy. An integer written as 1.0 is the same number.
+    files = [
+        _run("a", "t1", ok=True),
+        _run("b", "t1", flags=[False, 2]),
+        _run("c", "t1", n=1, big=2**70),
+        _run("d", "t1", n=1),
+    ]
+    rows = [
+        _row(_run("a", "t1", ok=1)),
+        _row(_run("b", "t1", flags=[0.0, 2])),
+        _row(_run("c", "t1", n=True, big=2**70)),
+        _row(_run("d", "t1", n=1.0)),
+    ]
+    report = verify.compare(map(_file, files), rows)
+    assert report.differing.sample == ["a", "b", "c"]
+
+
 def test_a_partition_without_files_reports_every_row_missing_in_files():
     rows = [_run("a", "t1"), _run("b", "t1")]
     report = verify.compare(iter([]), map(_row, rows))
