@@ -67,3 +67,11 @@ def test_a_backfill_submits_its_runs_from_several_threads(tmp_path, config):
     backfills = _loaded(tmp_path, config)["backfills"]
     assert backfills["use_threads"] is True
     assert backfills["num_submit_workers"] >= 2
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_a_running_backfill_leaves_a_run_for_the_schedules(tmp_path, config):
+    # A backfill of a year must not hold every run slot: the daily schedule's runs and
+    # `lse materialize` beside the UI still start while it runs.
+    loaded = _loaded(tmp_path, config)
+    assert loaded["concurrency"]["runs"]["max_concurrent_runs"] > _backfill_run_limit(loaded)
