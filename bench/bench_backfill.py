@@ -2,6 +2,7 @@
 
     python -m bench.bench_backfill                        # 10 days x 2 demo projects = 20
     python -m bench.bench_backfill --days 100 --repeat 1  # 200 partitions
+    python -m bench.bench_backfill --only daemon --timeline   # where the daemon's time went
 
 - daemon: `dagster-webserver` + `dagster-daemon run` on the code location, the instance
   config of `lse ui` (deploy/dagster.local.yaml, or --instance-config to try others),
@@ -223,6 +224,9 @@ def main() -> None:
     parser.add_argument("--only", choices=["daemon", "in-process"], help="measure one way")
     parser.add_argument("--instance-config", type=Path, default=LOCAL_CONFIG)
     parser.add_argument("--logs", type=Path, help="keep the daemon's and webserver's logs here")
+    parser.add_argument(
+        "--timeline", action="store_true", help="where each daemon backfill's time went"
+    )
     args = parser.parse_args()
 
     last = datetime.now(UTC).date() - timedelta(days=1)
@@ -247,6 +251,13 @@ def main() -> None:
                 started, cpu = ways[way](home)
                 seconds = time.time() - started
                 archived, last_end = _recorded(_env(home, first), partitions)
+                if args.timeline and way == "daemon":
+                    subprocess.run(
+                        [sys.executable, "-m", "bench.backfill_timeline", str(started)],
+                        env=_env(home, first),
+                        cwd=ROOT,
+                        check=True,
+                    )
                 if archived != len(partitions) * len(ASSET_KEYS):
                     raise RuntimeError(f"{way}: {archived} of {len(partitions)} x 5 materialized")
             finally:
