@@ -5,12 +5,13 @@ that process is killed (kill -9, a power cut, the OOM killer), Dagster never hea
 the run ended: the run stays STARTED and the slot it claimed in a pool (`langsmith`,
 `google_drive`) stays claimed, so every later run waits for that pool forever.
 
-So every run `lse` starts carries the host name and process id of its worker
+So every run `lse` starts carries the host name, process id and start time of its worker
 (`worker_tags`), and the commands that use the instance (`materialize`, `status`, ...)
-first call `fail_dead_runs`: a run of this host whose worker process no longer exists is
-reported failed through Dagster's API and its slots are freed; a finished run that still
-holds slots (Dagster frees them only from a daemon) has them freed. Runs of other hosts,
-and runs without our tags, are left to Dagster's run monitoring (deploy/dagster.local.yaml,
+first call `fail_dead_runs`: a run of this host whose worker process no longer exists (or
+whose pid now names a process that started at another time) is reported failed through
+Dagster's API and its slots are freed; a finished run that still holds slots (Dagster
+frees them only from a daemon) has them freed. Runs of other hosts, and runs without our
+tags, are left to Dagster's run monitoring (deploy/dagster.local.yaml,
 the daemon of `lse ui`).
 
 A command that still has to wait for a pool says so every few seconds (`wait_for_pools`:
@@ -30,7 +31,8 @@ from datetime import UTC, datetime
 import dagster as dg
 
 # The same tags as the runs the daemon forks (defs/run_launcher.py), so both are seen here.
-from lse_assets.defs.run_launcher import HOST_TAG, PID_TAG
+from lse_assets.defs.run_launcher import HOST_TAG, PID_TAG, STARTED_TAG, worker_alive
+from lse_assets.defs.run_launcher import worker_tags as _worker_tags
 
 # A run in these states is not over; only its worker can end it.
 _UNFINISHED = [
@@ -42,20 +44,8 @@ _UNFINISHED = [
 
 
 def worker_tags() -> dict[str, str]:
-    """Tags naming the process that executes a run (this one)."""
-    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
+    """Tags naming the process that executes a run (this one), with its start time."""
+    return _worker_tags(os.getpid())
 
 
 def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
@@ -72,7 +62,7 @@ def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
             pid = int(run.tags.get(PID_TAG, ""))
         except ValueError:
             continue
-        if _alive(pid):
+        if worker_alive(pid, run.tags.get(STARTED_TAG)):
             continue
         instance.report_run_failed(
             run,

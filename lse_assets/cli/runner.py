@@ -164,7 +164,7 @@ def run_partitions(
             job_def=job,
             run_config=QUIET_CONSOLE,
             # The tag the UI gives the runs it launches, for the same filters in the Runs list;
-            # the worker's host and pid, so a later command can tell when it died.
+            # the worker's host, pid and start time, so a later command can tell when it died.
             tags={
                 **job.run_tags,
                 **partition.run_tags,

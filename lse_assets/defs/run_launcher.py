@@ -12,9 +12,10 @@ child forked from it, executing the run as `dagster api execute_run` does. Each 
 its own process and its own Dagster run: its materializations, metadata, checks, pools,
 retries and the one-run-per-partition limit are Dagster's, as before.
 
-The child's host and pid go on the run as the tags `lse` commands read (`lse/host`,
-`lse/pid`), so run monitoring (`check_run_worker_health`) and `lse` commands
-(cli/dead_runs.py) both see a child that died; terminate sends the child SIGTERM, which
+The child's host, pid and start time go on the run as the tags `lse` commands read
+(`lse/host`, `lse/pid`, `lse/pid_started`), so run monitoring (`check_run_worker_health`)
+and `lse` commands (cli/dead_runs.py) both see a child that died, and a pid reused by
+another process is not taken for the child; terminate sends the child SIGTERM, which
 Dagster turns into a cancel between steps.
 
 Only for an instance whose runs execute on the machine of its daemon (deploy/dagster.local.yaml);
@@ -23,6 +24,7 @@ deployments keep their own launcher (Kubernetes: a pod per run).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -46,6 +48,9 @@ from dagster._serdes import ConfigurableClass, ConfigurableClassData
 
 HOST_TAG = "lse/host"
 PID_TAG = "lse/pid"
+# When that process started (epoch seconds): after a crash or a reboot the pid can belong
+# to another process, which must be neither taken for the run's nor sent its SIGTERM.
+STARTED_TAG = "lse/pid_started"
 
 # What every run imports before its work, loaded once in the forkserver: Dagster, its
 # storages and the libraries the steps use, none of the project's own code (only this
@@ -95,11 +100,30 @@ def _execute(run_id: str, instance_ref: Any) -> None:
         )
 
 
-def _alive(pid: int) -> bool:
+def worker_tags(pid: int) -> dict[str, str]:
+    """The tags naming process `pid` of this host as a run's worker (no start time if it
+    has already gone: the pid alone then names it, as before the start time was kept)."""
+    tags = {HOST_TAG: socket.gethostname(), PID_TAG: str(pid)}
+    with contextlib.suppress(psutil.NoSuchProcess):
+        tags[STARTED_TAG] = f"{psutil.Process(pid).create_time():.2f}"
+    return tags
+
+
+def worker_alive(pid: int, started: str | None) -> bool:
+    """Whether the process `pid`, started at `started` (a STARTED_TAG value, or None when
+    the run has none), is still running: a zombie has ended, a process with this pid that
+    started at another time is not the run's (the pid was reused)."""
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        if started is None:
+            return True
+        return abs(process.create_time() - float(started)) < 1.0
     except psutil.NoSuchProcess:
         return False
+    except ValueError:  # a start time that is not a number: the pid alone decides
+        return True
 
 
 class ForkRunLauncher(RunLauncher, ConfigurableClass):
@@ -142,9 +166,7 @@ class ForkRunLauncher(RunLauncher, ConfigurableClass):
         )
         child.start()
         self._children[run.run_id] = child
-        self._instance.add_run_tags(
-            run.run_id, {HOST_TAG: socket.gethostname(), PID_TAG: str(child.pid)}
-        )
+        self._instance.add_run_tags(run.run_id, worker_tags(child.pid))
 
     def _worker(self, run: dg.DagsterRun) -> int | None:
         """The pid of the run's child if it ran on this host, else None."""
@@ -155,13 +177,16 @@ class ForkRunLauncher(RunLauncher, ConfigurableClass):
         except ValueError:
             return None
 
+    def _alive(self, run: dg.DagsterRun, pid: int) -> bool:
+        return worker_alive(pid, run.tags.get(STARTED_TAG))
+
     def terminate(self, run_id: str) -> bool:
         run = self._instance.get_run_by_id(run_id)
         if not run or run.is_finished:
             return False
         pid = self._worker(run)
         self._instance.report_run_canceling(run)
-        if pid is None or not _alive(pid):
+        if pid is None or not self._alive(run, pid):
             self._instance.report_run_canceled(
                 run, message=f"the process of run {run_id} no longer exists; marked canceled"
             )
@@ -178,7 +203,7 @@ class ForkRunLauncher(RunLauncher, ConfigurableClass):
         if pid is None:
             # Not started here (another host, or no tags yet): nothing to say against it.
             return CheckRunHealthResult(WorkerStatus.RUNNING, "not a run of this host")
-        if _alive(pid):
+        if self._alive(run, pid):
             return CheckRunHealthResult(WorkerStatus.RUNNING, run_worker_id=str(pid))
         if run.is_finished:
             return CheckRunHealthResult(WorkerStatus.SUCCESS, run_worker_id=str(pid))
