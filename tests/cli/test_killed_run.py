@@ -7,6 +7,7 @@ runs query for one day is held open so that `raw_runs` is caught mid-way holding
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import dagster as dg
 import psutil
 import pytest
 
+from lse_assets.cli.main import LOCAL_INSTANCE_CONFIG
 from resources.postgres import embedded as embedded_postgres
 from tests.fakes.fake_langsmith import RUNS_QUERY, DayMaker, FakeLangSmith
 
@@ -102,6 +104,12 @@ def test_a_run_killed_holding_the_langsmith_slot_wedges_nothing(tmp_path, fake):
     home = tmp_path / "home"
     home.mkdir()
     pgdata = (home / "postgres").resolve()
+    # One LangSmith slot, as an operator sets it for a key shared with other tools
+    # (docs/operations.md): the run holding it is then what every later run waits for.
+    (home / "dagster").mkdir()
+    shutil.copyfile(LOCAL_INSTANCE_CONFIG, home / "dagster" / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        instance.event_log_storage.set_concurrency_slots("langsmith", 1)
     server = fake.serve()
     try:
         _killed_then_the_same_and_another_day_finish(home, server.url, fake, pgdata)
