@@ -122,6 +122,8 @@ def worker_alive(pid: int, started: str | None) -> bool:
         return abs(process.create_time() - float(started)) < 1.0
     except psutil.NoSuchProcess:
         return False
+    except psutil.AccessDenied:  # exists, and hidden from us (another user's, hidepid)
+        return True
     except ValueError:  # a start time that is not a number: the pid alone decides
         return True
 
