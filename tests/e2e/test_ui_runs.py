@@ -14,6 +14,7 @@ import requests
 
 from lse_assets.cli.dagster_api import FINISHED_RUN, DagsterApi
 from lse_assets.cli.runner import LOCATION, REPOSITORY
+from resources.postgres import embedded as embedded_postgres
 from tests.cli.test_cli import run_lse
 from tests.e2e.test_deployment import _free_port, _wait_for
 
@@ -76,6 +77,10 @@ def demo_ui(tmp_path_factory) -> Iterator[tuple[Path, DagsterApi]]:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
         log.close()
+        # The demo's embedded Postgres runs in its own session, beyond the UI's group: the
+        # next `lse` command of this home would stop it, and there is none.
+        if (home / "demo" / "postgres").exists():
+            embedded_postgres.stop(home / "demo" / "postgres")
 
 
 def test_cli_runs_carry_the_code_location_and_re_execute_from_the_ui(demo_ui):
